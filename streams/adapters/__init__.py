@@ -1,0 +1,1 @@
+"""Redis implementations of the ports in :mod:`processors.ports`."""

@@ -1,0 +1,132 @@
+"""``leadroute route``: the same processors, in-process, over a file of leads.
+
+For list imports and dry runs: no broker. A line that is not a lead is reported
+with its line number and skipped; every other line gets an assignment.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from processors.assign import DefaultQueuePolicy
+from processors.errors import InvalidLead
+from processors.intake import raw_lead_from_json
+from processors.pipeline import Router, route_raw_lead
+from processors.ports import AssignmentStore, InMemoryAssignmentStore, SystemClock
+from streams import embedded
+from streams.settings import Settings
+
+#: A CSV cell that held nothing is no value, not an empty string.
+_EMPTY = ("", None)
+
+
+def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded document or the InvalidLead that explains why not)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        if path.suffix.lower() == ".csv":
+            yield from _csv_rows(handle)
+        else:
+            yield from _json_lines(handle)
+
+
+def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            yield number, InvalidLead("undecodable", f"Not valid JSON: {error.msg} at column {error.colno}.")
+
+
+def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(handle)
+    for row in reader:
+        number = reader.line_num
+        if None in row:
+            yield number, InvalidLead("schema_violation", f"The row has {len(row) - 1 + len(row[None])} cells; the header has {len(row) - 1}.")
+            continue
+        yield number, {key: value for key, value in row.items() if value not in _EMPTY}
+
+
+def _store(settings: Settings, state: str) -> tuple[AssignmentStore, str]:
+    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
+        return InMemoryAssignmentStore(), "memory"
+    from streams.adapters.redis_assignments import RedisAssignmentStore
+
+    return RedisAssignmentStore.from_settings(settings), f"redis ({settings.redis_url})"
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def run_batch(settings: Settings, *, input_path: str, output_path: str, rejects_path: str | None, state: str, as_json: bool) -> int:
+    console = Console(stderr=True)
+    source = Path(input_path)
+    store, state_used = _store(settings, state)
+    router = Router(DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock())
+    destinations: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    rejected: list[dict[str, Any]] = []
+    routed = 0
+    started = time.perf_counter()
+    total = _count_lines(source)
+    with open(output_path, "w", encoding="utf-8") as output, Progress(
+        TextColumn("routing {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=as_json or not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("route", total=total, name=source.name)
+        for number, document in read_documents(source):
+            progress.update(task, completed=number)
+            try:
+                if isinstance(document, InvalidLead):
+                    raise document
+                raw = raw_lead_from_json(document)
+                assignment = route_raw_lead(raw, received_at_ms=router.clock.now_ms(), router=router)
+            except InvalidLead as error:
+                reasons[error.code] += 1
+                rejected.append({"line": number, "code": error.code, "reason": error.message})
+                if not as_json:
+                    console.print(f"[yellow]{source.name}:{number}[/] rejected ({error.code}): {error.message}")
+                continue
+            output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
+            destinations[f"{assignment['destination_type']}:{assignment['destination']}"] += 1
+            routed += 1
+    if rejects_path:
+        with open(rejects_path, "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected)
+    elapsed = time.perf_counter() - started
+    summary = {
+        "input": os.fspath(source),
+        "output": output_path,
+        "state": state_used,
+        "routed": routed,
+        "rejected": len(rejected),
+        "rejected_lines": [r["line"] for r in rejected[:100]],
+        "by_destination": dict(destinations.most_common()),
+        "reject_reasons": dict(reasons.most_common()),
+        "leads_per_second": round((routed + len(rejected)) / elapsed, 1) if elapsed else None,
+    }
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        table = Table(title=f"Routed {source.name}", show_header=False)
+        for key in ("routed", "rejected", "state", "leads_per_second", "output"):
+            table.add_row(key.replace("_", " "), str(summary[key]))
+        for name, count in destinations.most_common():
+            table.add_row(f"→ {name}", str(count))
+        Console().print(table)
+    return 1 if rejected else 0

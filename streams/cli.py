@@ -1,0 +1,172 @@
+"""The ``leadroute`` command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from streams.settings import SETTINGS_FIELDS, Settings
+from streams.stages.registry import STAGES
+
+console = Console(stderr=True)
+
+
+def _option_for(spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    kind = str(spec.type)
+    click_type: Any = int if kind.startswith("int") else float if kind.startswith("float") else str
+    default = spec.default if spec.default is not None else "unset"
+    return click.option(
+        "--" + spec.name.replace("_", "-"),
+        spec.name,
+        type=click_type,
+        default=None,
+        help=f"{spec.metadata['help']} [env {spec.metadata['env']}; default {default}]",
+    )
+
+
+def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds a flag for every setting; flags win over ``LEADROUTE_*`` env vars."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        overrides = {spec.name: kwargs.pop(spec.name) for spec in SETTINGS_FIELDS}
+        try:
+            settings = Settings.from_env(**overrides)
+        except ValueError as error:
+            console.print(f"[red]Invalid setting:[/] {error}")
+            sys.exit(2)
+        _configure_logging(settings.log_level)
+        return command(*args, settings=settings, **kwargs)
+
+    for spec in reversed(SETTINGS_FIELDS):
+        wrapper = _option_for(spec)(wrapper)
+    return wrapper
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="leadroute")
+def main() -> None:
+    """leadroute: route every new lead to the right owner, and say why.
+
+    Every setting is a flag and a LEADROUTE_* environment variable; see any
+    command's --help.
+    """
+
+
+@main.group()
+def topics() -> None:
+    """Manage the Kafka topics the pipeline uses."""
+
+
+@topics.command("create")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_settings
+def topics_create(settings: Settings, as_json: bool) -> None:
+    """Create every pipeline topic that does not exist yet (safe to run again).
+
+    Exit codes: 0 all topics exist; 1 a topic could not be created; 4 Kafka unreachable.
+    """
+    from confluent_kafka import KafkaException
+
+    from streams.topics import create_topics
+
+    try:
+        results = create_topics(settings)
+    except KafkaException as error:
+        console.print(f"[red]Kafka at {settings.kafka_bootstrap} is unreachable:[/] {error}")
+        sys.exit(4)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results]))
+    else:
+        table = Table(title=f"Topics on {settings.kafka_bootstrap}")
+        for column in ("topic", "status", "detail"):
+            table.add_column(column)
+        for result in results:
+            colour = {"created": "green", "exists": "cyan"}.get(result.status, "red")
+            table.add_row(result.topic, f"[{colour}]{result.status}[/]", result.detail)
+        Console().print(table)
+    sys.exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
+@main.command()
+@click.argument("stage", type=click.Choice([*STAGES, "all"]))
+@click.option("--stage-port", type=int, default=None, help="Serve /metrics and /healthz on exactly this port (one stage; overrides base + index).")
+@with_settings
+def run(settings: Settings, stage: str, stage_port: int | None) -> None:
+    """Run one stage, or every stage in its own supervised process ('all').
+
+    Stops cleanly on Ctrl-C or SIGTERM. Exit codes: 0 stopped cleanly; 2 bad
+    settings; 3 topics missing (run 'leadroute topics create'); 4 Kafka
+    unreachable; 5 Redis or another dependency down.
+    """
+    if stage == "all":
+        from streams.supervisor import Supervisor
+
+        sys.exit(Supervisor(settings, list(STAGES)).run_forever())
+    from streams.runner import run_stage
+
+    sys.exit(run_stage(settings, stage, metrics_port=stage_port))
+
+
+@main.command()
+@click.option("--leads", "lead_count", type=click.IntRange(1, 1_000_000), default=200, show_default=True, help="How many synthetic leads to publish.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed for the synthetic leads.")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for every lead.")
+@click.option("--external-kafka", is_flag=True, help="Use LEADROUTE_KAFKA_BOOTSTRAP instead of the embedded broker.")
+@with_settings
+def demo(settings: Settings, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool) -> None:
+    """Run the whole pipeline on an embedded broker and watch synthetic leads get routed.
+
+    Needs no servers: uses Redis at LEADROUTE_REDIS_URL if one answers, else an
+    embedded one. Exit codes: 0 every lead accounted for; 1 some were not.
+    """
+    from streams.demo import run_demo
+
+    sys.exit(run_demo(settings, lead_count=lead_count, as_json=as_json, seed=seed, timeout=timeout, external_kafka=external_kafka))
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Leads as JSON lines (.jsonl) or CSV with a header row (.csv).")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, writable=True), help="Where to write one assignment per line (JSONL).")
+@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True), help="Also write rejected lines here (JSONL with line number and reason).")
+@click.option("--state", type=click.Choice(["auto", "redis", "memory"]), default="auto", show_default=True, help="Where decisions are remembered: Redis if it answers (auto), or in memory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@with_settings
+def route(settings: Settings, input_path: str, output_path: str, rejects_path: str | None, state: str, as_json: bool) -> None:
+    """Route a file of leads in-process, with no broker (list imports, dry runs).
+
+    Exit codes: 0 every line routed; 1 some lines were rejected (see the
+    summary); 2 bad arguments.
+    """
+    from streams.batch import run_batch
+
+    sys.exit(run_batch(settings, input_path=input_path, output_path=output_path, rejects_path=rejects_path, state=state, as_json=as_json))
+
+
+@main.command("config")
+@with_settings
+def show_config(settings: Settings) -> None:
+    """Print the effective settings as JSON (secrets masked)."""
+    click.echo(json.dumps(settings.public_view(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Every metric leadroute exports, in one place, and the /metrics + /healthz server.
+
+Names are ``leadroute_*``; the dashboards and alerts in ``deploy/`` use exactly
+these. The invariant SREs watch: ``records_in{stage="normalize"}`` equals
+``records_out{stage="assign"}`` plus the sum of ``dlq_total``, with in-flight
+leads as the gap.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)
+_PROCESSING_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+RECORDS_IN = Counter(
+    "leadroute_records_in", "Records read from the stage's input topic.", ["stage"], registry=REGISTRY
+)
+RECORDS_OUT = Counter(
+    "leadroute_records_out", "Records produced to an output topic.", ["stage", "topic"], registry=REGISTRY
+)
+DLQ = Counter(
+    "leadroute_dlq", "Records dead-lettered, by error code.", ["stage", "code"], registry=REGISTRY
+)
+PROCESSING_SECONDS = Histogram(
+    "leadroute_processing_seconds",
+    "Time spent decoding, processing and encoding one record.",
+    ["stage"],
+    buckets=_PROCESSING_BUCKETS,
+    registry=REGISTRY,
+)
+LEAD_LATENCY_SECONDS = Histogram(
+    "leadroute_lead_latency_seconds",
+    "From a lead's arrival on leads.raw to its assignment.",
+    ["channel"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+ASSIGNMENTS = Counter(
+    "leadroute_assignments",
+    "Assignments made, by destination.",
+    ["destination_type", "destination", "channel"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "leadroute_consumer_lag",
+    "Messages behind the end of the partition, from librdkafka statistics.",
+    ["stage", "topic", "partition"],
+    registry=REGISTRY,
+)
+LAST_PROCESSED = Gauge(
+    "leadroute_last_processed_timestamp_seconds",
+    "Unix time of the last record processed.",
+    ["stage"],
+    registry=REGISTRY,
+)
+STAGE_INFO = Gauge(
+    "leadroute_stage_info", "Which stage and version this process runs.", ["stage", "version"], registry=REGISTRY
+)
+
+
+class Health:
+    """What /healthz reports: the stage loop is running and the broker is reachable."""
+
+    def __init__(self, stage: str, *, stats_interval_s: float) -> None:
+        self.stage = stage
+        self.stats_interval_s = stats_interval_s
+        self.running = False
+        self.last_stats_at: float | None = None
+        self.brokers_up: int | None = None
+        self._lock = threading.Lock()
+
+    def on_stats(self, stats_json: str) -> None:
+        """librdkafka statistics callback: refreshes liveness and per-partition lag."""
+        stats = json.loads(stats_json)
+        with self._lock:
+            self.last_stats_at = time.monotonic()
+            self.brokers_up = sum(
+                1 for broker in stats.get("brokers", {}).values()
+                if broker.get("state") == "UP" and broker.get("nodeid", -1) >= 0
+            )
+        for topic, topic_stats in stats.get("topics", {}).items():
+            for partition, partition_stats in topic_stats.get("partitions", {}).items():
+                lag = partition_stats.get("consumer_lag", -1)
+                if partition != "-1" and lag is not None and lag >= 0:
+                    CONSUMER_LAG.labels(self.stage, topic, partition).set(lag)
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        with self._lock:
+            stats_age = None if self.last_stats_at is None else time.monotonic() - self.last_stats_at
+            fresh = stats_age is not None and stats_age < 3 * self.stats_interval_s + 5
+            healthy = self.running and fresh and (self.brokers_up or 0) > 0
+            return healthy, {
+                "stage": self.stage,
+                "status": "ok" if healthy else "unhealthy",
+                "running": self.running,
+                "brokers_up": self.brokers_up,
+                "seconds_since_client_stats": None if stats_age is None else round(stats_age, 1),
+            }
+
+
+def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
+    """Serve /metrics and /healthz on a daemon thread; returns the server to shut down."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if self.path.startswith("/metrics"):
+                body, status, content_type = generate_latest(REGISTRY), 200, CONTENT_TYPE_LATEST
+            elif self.path.startswith("/healthz"):
+                healthy, report = health.report()
+                body = json.dumps(report).encode()
+                status, content_type = (200 if healthy else 503), "application/json"
+            else:
+                body, status, content_type = b"see /metrics and /healthz\n", 404, "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server

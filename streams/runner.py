@@ -1,0 +1,74 @@
+"""Runs one stage in this process: metrics server, topic check, the Quix loop.
+
+Exit codes (also in ``leadroute run --help``): 0 stopped cleanly; 2 bad
+settings; 3 topics missing; 4 broker unreachable; 5 a dependency (Redis) down.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import KafkaException
+
+from processors.errors import DependencyUnavailable
+from streams import __version__, metrics, topics
+from streams.app import STATS_INTERVAL_MS, build_stage
+from streams.settings import Settings
+from streams.stages.registry import STAGES, stage_index
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_SETTINGS = 2
+EXIT_TOPICS_MISSING = 3
+EXIT_BROKER_UNREACHABLE = 4
+EXIT_DEPENDENCY_DOWN = 5
+
+
+def metrics_port_for(settings: Settings, stage: str, explicit: int | None = None) -> int:
+    if explicit is not None:
+        return explicit
+    if settings.metrics_port == 0:
+        return 0
+    return settings.metrics_port + stage_index(stage)
+
+
+def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None) -> int:
+    module = STAGES[stage]
+    needed = [topics.name(settings, t) for t in (module.INPUT, module.OUTPUT, topics.DLQ)]
+    try:
+        missing = topics.missing_topics(settings, needed)
+    except KafkaException as error:
+        log.error("stage %s: Kafka at %s is unreachable: %s", stage, settings.kafka_bootstrap, error)
+        return EXIT_BROKER_UNREACHABLE
+    if missing:
+        log.error("stage %s: topics %s do not exist; run 'leadroute topics create'", stage, missing)
+        return EXIT_TOPICS_MISSING
+
+    health = metrics.Health(stage, stats_interval_s=STATS_INTERVAL_MS / 1000)
+    metrics.STAGE_INFO.labels(stage, __version__).set(1)
+    port = metrics_port_for(settings, stage, metrics_port)
+    server = metrics.serve(settings.metrics_host, port, health) if port else None
+    try:
+        app = build_stage(settings, stage, health)
+        log.info(
+            "stage %s: %s → %s (group %s-%s, %s, metrics on :%s)",
+            stage,
+            topics.name(settings, module.INPUT),
+            topics.name(settings, module.OUTPUT),
+            settings.group_prefix,
+            stage,
+            settings.processing_guarantee,
+            server.server_address[1] if server else "off",
+        )
+        health.running = True
+        app.run()
+    except DependencyUnavailable as error:
+        log.error("stage %s stopped: %s; the record will be retried after restart", stage, error)
+        return EXIT_DEPENDENCY_DOWN
+    finally:
+        health.running = False
+        if server is not None:
+            server.shutdown()
+    log.info("stage %s stopped cleanly", stage)
+    return EXIT_OK

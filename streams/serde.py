@@ -1,0 +1,191 @@
+"""Bytes ↔ records for every topic, with errors that say what to fix.
+
+Decoding happens inside the pipeline step rather than in a Quix deserializer:
+a deserializer that raises would stop the stage or, with an error callback,
+commit the offset and lose the record. Here a bad message becomes an
+:class:`~processors.errors.InvalidLead` that the step dead-letters.
+
+Ingest on ``leads.raw`` accepts three encodings:
+
+* JSON (``content-type: application/json``, or no header and a body starting ``{``);
+* plain Avro of ``RawLead`` marked by ``content-type: application/avro``;
+* Avro in Confluent wire format (magic byte 0, schema id) when a Schema Registry
+  URL is configured; the registry's writer schema is resolved to ``RawLead``.
+
+Stage-to-stage topics carry schemaless Avro with the writer's schema fingerprint
+in the ``leadroute-schema`` header; see ``schemas/README.md``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import fastavro
+
+import schemas
+from processors.errors import InvalidLead
+from processors.intake import complete_raw_lead, raw_lead_from_json
+from processors.models import RawLead
+
+CONTENT_TYPE = "content-type"
+SCHEMA_HEADER = "leadroute-schema"
+JSON_TYPES = {"application/json", "json", "text/json"}
+AVRO_TYPES = {"application/avro", "avro/binary", "application/x-avro-binary", "avro"}
+CONFLUENT_AVRO_TYPES = {"application/vnd.confluent.avro", "confluent-avro"}
+
+HeaderList = list[tuple[str, bytes | None]]
+
+
+def header_list(headers: Any) -> HeaderList:
+    """Kafka headers in any of the shapes clients give them, as a list of pairs."""
+    if not headers:
+        return []
+    items: Iterable[tuple[Any, Any]] = headers.items() if isinstance(headers, dict) else headers
+    result: HeaderList = []
+    for key, value in items:
+        if isinstance(value, str):
+            value = value.encode()
+        result.append((str(key), value))
+    return result
+
+
+def header_value(headers: HeaderList, name: str) -> str | None:
+    for key, value in reversed(headers):
+        if key.lower() == name and value is not None:
+            return value.decode("utf-8", "replace").strip()
+    return None
+
+
+class AvroCodec:
+    """Schemaless Avro for one record of ``schemas/``."""
+
+    def __init__(self, record: str) -> None:
+        self.record = record
+        self.schema = schemas.parsed(record)
+        self.fingerprint = schemas.fingerprint(record)
+        self.content_type = f"application/vnd.leadroute.{record.lower()}+avro"
+
+    def encode(self, value: Any) -> bytes:
+        buffer = io.BytesIO()
+        fastavro.schemaless_writer(buffer, self.schema, value, strict_allow_default=True)
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> Any:
+        return fastavro.schemaless_reader(io.BytesIO(data), self.schema)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {CONTENT_TYPE: self.content_type, SCHEMA_HEADER: self.fingerprint}
+
+
+class LeadDecoder:
+    """Reads the ``Lead`` records that stages pass to each other."""
+
+    def __init__(self, codec: AvroCodec | None = None) -> None:
+        self.codec = codec or AvroCodec("Lead")
+
+    def decode(self, data: bytes | None, headers: HeaderList) -> Any:
+        if data is None:
+            raise InvalidLead("empty_message", "The message has no value; there is no lead to route.")
+        written_with = header_value(headers, SCHEMA_HEADER)
+        if written_with is not None and written_with != self.codec.fingerprint:
+            raise InvalidLead(
+                "schema_mismatch",
+                f"The record was written with Lead schema {written_with}, this stage reads "
+                f"{self.codec.fingerprint}. Run every stage at the same version, then replay "
+                "this record from the dead-letter topic.",
+            )
+        try:
+            return self.codec.decode(data)
+        except Exception as error:  # noqa: BLE001 - any decode failure is the record's
+            raise InvalidLead(
+                "undecodable", f"The record is not a valid Lead in Avro ({type(error).__name__})."
+            ) from None
+
+
+class IngestDecoder:
+    """Reads what upstream systems publish to ``leads.raw``."""
+
+    def __init__(self, schema_registry_url: str | None = None, *, registry_client: Any = None) -> None:
+        self.raw_codec = AvroCodec("RawLead")
+        self._registry_deserializer: Any = None
+        if schema_registry_url or registry_client is not None:
+            from confluent_kafka.schema_registry import SchemaRegistryClient
+            from confluent_kafka.schema_registry.avro import AvroDeserializer
+
+            client = registry_client or SchemaRegistryClient({"url": schema_registry_url})
+            reader = json.dumps(fastavro.schema.to_parsing_canonical_form(self.raw_codec.schema))
+            self._registry_deserializer = AvroDeserializer(client, schema_str=reader)
+
+    def decode(self, data: bytes | None, headers: HeaderList, topic: str) -> RawLead:
+        if data is None or data == b"":
+            raise InvalidLead(
+                "empty_message",
+                "The message has no value. Publish the lead itself as the message value.",
+            )
+        declared = (header_value(headers, CONTENT_TYPE) or "").split(";")[0].strip().lower()
+        if declared in JSON_TYPES or (not declared and data[:1] in (b"{", b" ", b"\n", b"\r", b"\t")):
+            return self._json(data)
+        if declared in AVRO_TYPES:
+            return self._plain_avro(data)
+        if declared in CONFLUENT_AVRO_TYPES or (not declared and data[:1] == b"\x00"):
+            return self._confluent_avro(data, topic)
+        if declared:
+            raise InvalidLead(
+                "unsupported_content_type",
+                f"content-type {declared!r} is not read on leads.raw. Send application/json, "
+                "application/avro (RawLead schema) or Confluent Avro with a Schema Registry.",
+            )
+        raise InvalidLead(
+            "undecodable",
+            "The message is neither JSON nor Avro (it starts with byte "
+            f"0x{data[0]:02x}). Send the lead as a JSON object, or set a content-type header.",
+        )
+
+    def _json(self, data: bytes) -> RawLead:
+        try:
+            document = json.loads(data)
+        except UnicodeDecodeError:
+            raise InvalidLead("undecodable", "The JSON lead is not valid UTF-8 text.") from None
+        except json.JSONDecodeError as error:
+            raise InvalidLead(
+                "undecodable",
+                f"The message is not valid JSON: {error.msg} at line {error.lineno} "
+                f"column {error.colno}.",
+            ) from None
+        return raw_lead_from_json(document)
+
+    def _plain_avro(self, data: bytes) -> RawLead:
+        try:
+            decoded = self.raw_codec.decode(data)
+        except Exception as error:  # noqa: BLE001
+            raise InvalidLead(
+                "undecodable",
+                f"The message declares Avro but is not a RawLead record ({type(error).__name__}). "
+                "Encode it with schemas/leadroute.RawLead.avsc.",
+            ) from None
+        return complete_raw_lead(decoded)
+
+    def _confluent_avro(self, data: bytes, topic: str) -> RawLead:
+        if self._registry_deserializer is None:
+            raise InvalidLead(
+                "undecodable",
+                "The message looks like Confluent-framed Avro but no Schema Registry is "
+                "configured. Set LEADROUTE_SCHEMA_REGISTRY_URL, or send JSON.",
+            )
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        try:
+            decoded = self._registry_deserializer(data, SerializationContext(topic, MessageField.VALUE))
+        except Exception as error:  # noqa: BLE001
+            raise InvalidLead(
+                "undecodable",
+                f"The Confluent Avro message could not be read: {type(error).__name__}: "
+                f"{str(error)[:200]}",
+            ) from None
+        if not isinstance(decoded, dict):
+            raise InvalidLead("schema_violation", "The Avro message is not a record.")
+        return complete_raw_lead(decoded)

@@ -1,0 +1,231 @@
+"""Every setting leadroute has, with its env var, CLI flag, default and meaning.
+
+This is the only module that knows setting names. The CLI builds its flags from
+:data:`SETTINGS_FIELDS`, so a setting added here is at once a flag, an env var
+and a line in ``--help``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields, replace
+from typing import Any, Literal
+
+ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
+
+
+def _setting(default: Any, env: str, help: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"env": env, "help": help, "secret": secret})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime configuration; build it with :meth:`from_env` and override per test."""
+
+    kafka_bootstrap: str = _setting(
+        "127.0.0.1:9092", "LEADROUTE_KAFKA_BOOTSTRAP", "Kafka bootstrap servers, host:port[,…]."
+    )
+    kafka_security_protocol: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER."
+    )
+    kafka_sasl_username: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SASL_USERNAME", "SASL user name."
+    )
+    kafka_sasl_password: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SASL_PASSWORD", "SASL password.", secret=True
+    )
+    kafka_ssl_ca_location: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SSL_CA_LOCATION", "CA certificate file for SSL."
+    )
+    kafka_config: str | None = _setting(
+        None,
+        "LEADROUTE_KAFKA_CONFIG",
+        "Extra librdkafka settings passed through untouched: key=value,key=value.",
+    )
+    schema_registry_url: str | None = _setting(
+        None,
+        "LEADROUTE_SCHEMA_REGISTRY_URL",
+        "Confluent Schema Registry URL; enables Avro in Confluent wire format on leads.raw.",
+    )
+    redis_url: str = _setting(
+        "redis://127.0.0.1:6379/0", "LEADROUTE_REDIS_URL", "Redis URL for routing state."
+    )
+    redis_prefix: str = _setting(
+        "leadroute", "LEADROUTE_REDIS_PREFIX", "Prefix of every Redis key leadroute writes."
+    )
+    topic_prefix: str = _setting(
+        "", "LEADROUTE_TOPIC_PREFIX", "Prefix of every topic name, e.g. 'prod.'."
+    )
+    group_prefix: str = _setting(
+        "leadroute", "LEADROUTE_GROUP_PREFIX", "Consumer groups are <prefix>-<stage>."
+    )
+    processing_guarantee: str = _setting(
+        "exactly-once",
+        "LEADROUTE_PROCESSING_GUARANTEE",
+        "exactly-once (transactions) or at-least-once.",
+    )
+    commit_interval: float = _setting(
+        0.1,
+        "LEADROUTE_COMMIT_INTERVAL",
+        "Seconds between commits; with exactly-once it is each hop's latency floor.",
+    )
+    fetch_wait_max_ms: int | None = _setting(
+        None,
+        "LEADROUTE_FETCH_WAIT_MAX_MS",
+        "Consumer fetch.wait.max.ms; unset keeps librdkafka's default (500).",
+    )
+    linger_ms: float | None = _setting(
+        None, "LEADROUTE_LINGER_MS", "Producer linger.ms; unset keeps librdkafka's default (5)."
+    )
+    session_timeout_ms: int | None = _setting(
+        None,
+        "LEADROUTE_SESSION_TIMEOUT_MS",
+        "Consumer session.timeout.ms; unset keeps librdkafka's default (45000).",
+    )
+    auto_offset_reset: str = _setting(
+        "earliest",
+        "LEADROUTE_AUTO_OFFSET_RESET",
+        "Where a new consumer group starts: earliest loses no lead published before it.",
+    )
+    partitions: int = _setting(
+        6, "LEADROUTE_PARTITIONS", "Partitions per topic for 'topics create'."
+    )
+    replication_factor: int = _setting(
+        1, "LEADROUTE_REPLICATION_FACTOR", "Replication factor for 'topics create'."
+    )
+    metrics_host: str = _setting(
+        "0.0.0.0", "LEADROUTE_METRICS_HOST", "Address the /metrics and /healthz server binds."
+    )
+    metrics_port: int = _setting(
+        9400,
+        "LEADROUTE_METRICS_PORT",
+        "Base port: each stage serves on base + its index (normalize 9401 … assign 9405); 0 "
+        "turns the server off.",
+    )
+    default_queue: str = _setting(
+        "inbound-triage",
+        "LEADROUTE_DEFAULT_QUEUE",
+        "Queue every lead goes to while no routing rules are configured.",
+    )
+    default_channel: str = _setting(
+        "sales", "LEADROUTE_DEFAULT_CHANNEL", "Channel of the default queue."
+    )
+    assignment_ttl_days: int = _setting(
+        30,
+        "LEADROUTE_ASSIGNMENT_TTL_DAYS",
+        "How long a lead's decision is remembered so a replay gets the same one.",
+    )
+    log_level: str = _setting("INFO", "LEADROUTE_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``LEADROUTE_*`` variables, then explicit overrides."""
+        environ = dict(os.environ) if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            text = environ.get(spec.metadata["env"])
+            if text is not None and text != "":
+                values[spec.name] = _parse(spec.type, text, spec.metadata["env"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None}).validated()
+
+    def validated(self) -> Settings:
+        if self.processing_guarantee not in ("exactly-once", "at-least-once"):
+            raise ValueError(
+                "LEADROUTE_PROCESSING_GUARANTEE must be exactly-once or at-least-once, "
+                f"not {self.processing_guarantee!r}"
+            )
+        if self.auto_offset_reset not in ("earliest", "latest"):
+            raise ValueError("LEADROUTE_AUTO_OFFSET_RESET must be earliest or latest")
+        if self.commit_interval <= 0:
+            raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
+        if self.partitions < 1 or self.replication_factor < 1:
+            raise ValueError("partitions and replication factor must be at least 1")
+        return self
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """Security and pass-through settings shared by every Kafka client."""
+        config: dict[str, Any] = {}
+        for key, value in (
+            ("security.protocol", self.kafka_security_protocol),
+            ("sasl.mechanism", self.kafka_sasl_mechanism),
+            ("sasl.username", self.kafka_sasl_username),
+            ("sasl.password", self.kafka_sasl_password),
+            ("ssl.ca.location", self.kafka_ssl_ca_location),
+        ):
+            if value:
+                config[key] = value
+        config.update(parse_kafka_config(self.kafka_config))
+        return config
+
+    def consumer_config(self) -> dict[str, Any]:
+        config = self.kafka_client_config()
+        if self.fetch_wait_max_ms is not None:
+            config["fetch.wait.max.ms"] = self.fetch_wait_max_ms
+        if self.session_timeout_ms is not None:
+            config["session.timeout.ms"] = self.session_timeout_ms
+        return config
+
+    def producer_config(self) -> dict[str, Any]:
+        config = self.kafka_client_config()
+        if self.linger_ms is not None:
+            config["linger.ms"] = self.linger_ms
+        return config
+
+    def public_view(self) -> dict[str, Any]:
+        """Settings with secrets masked, for logs and ``leadroute config``."""
+        view: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            view[spec.name] = "***" if spec.metadata["secret"] and value else value
+        return view
+
+
+SETTINGS_FIELDS = tuple(fields(Settings))
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as ``LEADROUTE_*`` variables, to hand to child processes."""
+    env: dict[str, str] = {}
+    for spec in SETTINGS_FIELDS:
+        value = getattr(settings, spec.name)
+        if value is not None:
+            env[spec.metadata["env"]] = str(value)
+    return env
+
+
+def parse_kafka_config(text: str | None) -> dict[str, str]:
+    """``key=value,key=value`` → dict; refuses a malformed pair with a clear reason."""
+    config: dict[str, str] = {}
+    for pair in (text or "").split(","):
+        pair = pair.strip()
+        if not pair:
+            continue
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"LEADROUTE_KAFKA_CONFIG entry {pair!r} is not key=value")
+        config[key.strip()] = value.strip()
+    return config
+
+
+def _parse(annotation: Any, text: str, env: str) -> Any:
+    kind = str(annotation)
+    try:
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+    except ValueError:
+        raise ValueError(f"{env}={text!r} is not a number") from None
+    return text
+
+
+def default_for(name: str) -> Any:
+    spec = next(s for s in SETTINGS_FIELDS if s.name == name)
+    return None if spec.default is MISSING else spec.default

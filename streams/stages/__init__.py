@@ -1,0 +1,1 @@
+"""One module per stage: its input topic, its processor call, its output."""

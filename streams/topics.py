@@ -1,0 +1,74 @@
+"""Topic names and their explicit, idempotent creation.
+
+Topics are created before any consumer subscribes: a consumer does not see a
+topic created after it subscribed until its next metadata refresh, minutes later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streams.settings import Settings
+
+RAW = "leads.raw"
+NORMALIZED = "leads.normalized"
+ENRICHED = "leads.enriched"
+MATCHED = "leads.matched"
+SEGMENTED = "leads.segmented"
+ASSIGNED = "leads.assigned"
+DLQ = "leads.dlq"
+
+#: Every topic the pipeline uses, in flow order.
+PIPELINE_TOPICS: tuple[str, ...] = (RAW, NORMALIZED, ENRICHED, MATCHED, SEGMENTED, ASSIGNED, DLQ)
+
+
+def name(settings: Settings, base: str) -> str:
+    return settings.topic_prefix + base
+
+
+@dataclass(frozen=True, slots=True)
+class TopicResult:
+    topic: str
+    status: str  # created | exists | failed
+    detail: str = ""
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_client_config()})
+
+
+def create_topics(settings: Settings, *, timeout: float = 30.0) -> list[TopicResult]:
+    """Create every pipeline topic that does not exist yet; existing ones are left alone."""
+    admin = admin_client(settings)
+    wanted = [name(settings, base) for base in PIPELINE_TOPICS]
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    results = [TopicResult(topic, "exists") for topic in wanted if topic in existing]
+    missing = [topic for topic in wanted if topic not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [
+                NewTopic(topic, num_partitions=settings.partitions, replication_factor=settings.replication_factor)
+                for topic in missing
+            ],
+            request_timeout=timeout,
+        )
+        for topic, future in futures.items():
+            try:
+                future.result(timeout=timeout)
+                results.append(TopicResult(topic, "created"))
+            except KafkaException as error:
+                kafka_error = error.args[0]
+                if kafka_error.name() == "TOPIC_ALREADY_EXISTS":
+                    results.append(TopicResult(topic, "exists"))
+                else:
+                    results.append(TopicResult(topic, "failed", kafka_error.str()))
+    order = {topic: index for index, topic in enumerate(wanted)}
+    return sorted(results, key=lambda result: order[result.topic])
+
+
+def missing_topics(settings: Settings, topics: list[str], *, timeout: float = 10.0) -> list[str]:
+    existing = set(admin_client(settings).list_topics(timeout=timeout).topics)
+    return [topic for topic in topics if topic not in existing]
