@@ -1,0 +1,167 @@
+"""The commands a user runs, as subprocesses, against the real broker and Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from streams import topics
+from streams.settings import Settings, settings_env
+from tests.integration.conftest import PipelineProbe, make_settings
+from tests.services import Services
+
+pytestmark = pytest.mark.integration
+LEADROUTE = [sys.executable, "-m", "streams.cli"]
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, **settings_env(settings)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
+
+def test_topics_create_is_idempotent(infra: Services) -> None:
+    settings = make_settings(infra)
+    first = subprocess.run([*LEADROUTE, "topics", "create", "--json"], env=_env(settings), capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert {r["status"] for r in json.loads(first.stdout)} == {"created"}
+    second = subprocess.run([*LEADROUTE, "topics", "create", "--json"], env=_env(settings), capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    results = json.loads(second.stdout)
+    assert {r["status"] for r in results} == {"exists"}
+    assert [r["topic"] for r in results] == [topics.name(settings, t) for t in topics.PIPELINE_TOPICS]
+
+
+def test_a_stage_refuses_to_start_without_its_topics(infra: Services) -> None:
+    settings = make_settings(infra)
+    result = subprocess.run([*LEADROUTE, "run", "enrich"], env=_env(settings), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert "leadroute topics create" in result.stderr
+
+
+def test_run_all_routes_a_lead_then_stops_on_sigterm_without_orphans(infra: Services) -> None:
+    settings = make_settings(infra, metrics_port=0)
+    subprocess.run([*LEADROUTE, "topics", "create"], env=_env(settings), check=True, capture_output=True, timeout=60)
+    supervisor = subprocess.Popen([*LEADROUTE, "run", "all"], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    probe = PipelineProbe(settings)
+    try:
+        lead_id = f"cli-{uuid.uuid4().hex[:8]}"
+        probe.publish(json.dumps({"lead_id": lead_id, "email": "ops@example.org"}).encode())
+        probe.wait_for(lambda: probe.assigned_for(lead_id))
+        stages = _children(supervisor.pid)
+        assert len(stages) == 5
+        started = time.monotonic()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(20) == 0
+        assert time.monotonic() - started < 15
+        time.sleep(0.5)
+        assert not [pid for pid in stages if _alive(pid)], "stage processes outlived the supervisor"
+    finally:
+        probe.close()
+        if supervisor.poll() is None:
+            supervisor.kill()
+
+
+def test_a_killed_supervisor_leaves_no_orphans(infra: Services) -> None:
+    settings = make_settings(infra, metrics_port=0)
+    subprocess.run([*LEADROUTE, "topics", "create"], env=_env(settings), check=True, capture_output=True, timeout=60)
+    supervisor = subprocess.Popen([*LEADROUTE, "run", "all"], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while len(_children(supervisor.pid)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stages = _children(supervisor.pid)
+    assert len(stages) == 5
+    supervisor.kill()
+    supervisor.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in stages) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in stages if _alive(pid)]
+
+
+def test_a_stage_serves_metrics_and_health(infra: Services) -> None:
+    from streams.embedded import free_port
+
+    settings = make_settings(infra)
+    subprocess.run([*LEADROUTE, "topics", "create"], env=_env(settings), check=True, capture_output=True, timeout=60)
+    port = free_port()
+    stage = subprocess.Popen([*LEADROUTE, "run", "normalize", "--stage-port", str(port)], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = PipelineProbe(settings)
+    try:
+        probe.publish(b"not json at all")
+        deadline = time.monotonic() + 40
+        body, health = "", {}
+        while time.monotonic() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+                health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2))
+            except OSError:
+                time.sleep(0.3)
+                continue
+            if 'leadroute_dlq_total{code="undecodable",stage="normalize"} 1.0' in body and health.get("status") == "ok":
+                break
+            time.sleep(0.3)
+        assert 'leadroute_records_in_total{stage="normalize"} 1.0' in body
+        assert 'leadroute_dlq_total{code="undecodable",stage="normalize"} 1.0' in body
+        assert "leadroute_processing_seconds_bucket" in body
+        assert health["status"] == "ok" and health["brokers_up"] >= 1
+    finally:
+        probe.close()
+        stage.send_signal(signal.SIGTERM)
+        stage.wait(20)
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (.ci/run installs it)")
+def test_a_json_lead_published_with_kcat_is_assigned(probe: PipelineProbe) -> None:
+    lead_id = f"kcat-{uuid.uuid4().hex[:8]}"
+    document = json.dumps({"lead_id": lead_id, "email": "Jane.Doe@Acme.co.uk", "phone": "+44 20 7946 0958", "source": "web"})
+    subprocess.run(
+        ["kcat", "-P", "-b", probe.settings.kafka_bootstrap, "-t", probe.topic("leads.raw"), "-k", lead_id, "-H", "content-type=application/json"],
+        input=document.encode(), check=True, timeout=30,
+    )
+    probe.wait_for(lambda: probe.assigned_for(lead_id))
+    event = probe.assigned_for(lead_id)[0]
+    assert event["lead"]["normalized"]["email"] == "jane.doe@acme.co.uk"
+
+
+def test_demo_accounts_for_every_lead(infra: Services) -> None:
+    env = {**os.environ, "LEADROUTE_REDIS_URL": infra.redis_url}
+    result = subprocess.run([*LEADROUTE, "demo", "--leads", "120", "--json"], env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["leads_published"] == 120
+    assert summary["unaccounted"] == 0
+    assert summary["assigned"] + summary["dead_lettered"] == 120
+    assert summary["assigned"] > 100
+    assert sum(summary["by_destination"].values()) == summary["assigned"]
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
+    assert summary["leads_per_second"] > 0
