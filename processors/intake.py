@@ -36,7 +36,7 @@ TEXT_FIELDS: tuple[str, ...] = (
 )
 
 #: Other spellings of contract fields seen in form backends and CRM exports,
-#: compared after lower-casing and dropping ``_``, ``-``, ``.`` and spaces.
+#: compared after lower-casing and dropping ``_``, ``-``, ``.``, ``/`` and spaces.
 FIELD_ALIASES: dict[str, str] = {
     "id": "lead_id",
     "leadid": "lead_id",
@@ -74,7 +74,7 @@ MAX_TEXT_LENGTH = 10_000
 MAX_CUSTOM_FIELDS = 200
 _TRUE = {"true", "yes", "y", "1", "on", "opt-in", "optin", "granted"}
 _FALSE = {"false", "no", "n", "0", "off", "opt-out", "optout", "denied", ""}
-_KEY_NOISE = re.compile(r"[\s_\-.]+")
+_KEY_NOISE = re.compile(r"[\s_\-./]+")
 
 
 def _canonical_field(name: str) -> str | None:
@@ -145,9 +145,7 @@ def raw_lead_from_json(document: Any) -> RawLead:
             if value is None:
                 continue
             if not isinstance(value, Mapping):
-                raise InvalidLead(
-                    "schema_violation", "Field 'custom' must be an object of name → value."
-                )
+                raise InvalidLead("schema_violation", "Field 'custom' must be an object of name → value.")
             custom.update({str(k): _custom_text(v) for k, v in value.items() if v is not None})
         elif key == "consent":
             if value is None:

@@ -81,7 +81,9 @@ def _topic(app: Application, settings: Settings, base: str, codec: AvroCodec | N
         value_deserializer="bytes",
         key_serializer="bytes",
         value_serializer=PreEncoded(codec) if codec else "bytes",
-        config=TopicConfig(num_partitions=settings.partitions, replication_factor=settings.replication_factor),
+        config=TopicConfig(
+            num_partitions=settings.partitions, replication_factor=settings.replication_factor
+        ),
     )
 
 

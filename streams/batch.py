@@ -55,7 +55,13 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
     for row in reader:
         number = reader.line_num
         if None in row:
-            yield number, InvalidLead("schema_violation", f"The row has {len(row) - 1 + len(row[None])} cells; the header has {len(row) - 1}.")
+            yield (
+                number,
+                InvalidLead(
+                    "schema_violation",
+                    f"The row has {len(row) - 1 + len(row[None])} cells; the header has {len(row) - 1}.",
+                ),
+            )
             continue
         yield number, {key: value for key, value in row.items() if value not in _EMPTY}
 
@@ -73,21 +79,38 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
-def run_batch(settings: Settings, *, input_path: str, output_path: str, rejects_path: str | None, state: str, as_json: bool) -> int:
+def run_batch(
+    settings: Settings,
+    *,
+    input_path: str,
+    output_path: str,
+    rejects_path: str | None,
+    state: str,
+    as_json: bool,
+) -> int:
     console = Console(stderr=True)
     source = Path(input_path)
     store, state_used = _store(settings, state)
-    router = Router(DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock())
+    router = Router(
+        DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock()
+    )
     destinations: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     rejected: list[dict[str, Any]] = []
     routed = 0
     started = time.perf_counter()
     total = _count_lines(source)
-    with open(output_path, "w", encoding="utf-8") as output, Progress(
-        TextColumn("routing {task.fields[name]}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, disable=as_json or not console.is_terminal,
-    ) as progress:
+    with (
+        open(output_path, "w", encoding="utf-8") as output,
+        Progress(
+            TextColumn("routing {task.fields[name]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json or not console.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("route", total=total, name=source.name)
         for number, document in read_documents(source):
             progress.update(task, completed=number)
@@ -100,7 +123,9 @@ def run_batch(settings: Settings, *, input_path: str, output_path: str, rejects_
                 reasons[error.code] += 1
                 rejected.append({"line": number, "code": error.code, "reason": error.message})
                 if not as_json:
-                    console.print(f"[yellow]{source.name}:{number}[/] rejected ({error.code}): {error.message}")
+                    console.print(
+                        f"[yellow]{source.name}:{number}[/] rejected ({error.code}): {error.message}"
+                    )
                 continue
             output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
             destinations[f"{assignment['destination_type']}:{assignment['destination']}"] += 1

@@ -107,7 +107,12 @@ def topics_create(settings: Settings, as_json: bool) -> None:
 
 @main.command()
 @click.argument("stage", type=click.Choice([*STAGES, "all"]))
-@click.option("--stage-port", type=int, default=None, help="Serve /metrics and /healthz on exactly this port (one stage; overrides base + index).")
+@click.option(
+    "--stage-port",
+    type=int,
+    default=None,
+    help="Serve /metrics and /healthz on exactly this port (one stage; overrides base + index).",
+)
 @with_settings
 def run(settings: Settings, stage: str, stage_port: int | None) -> None:
     """Run one stage, or every stage in its own supervised process ('all').
@@ -126,13 +131,26 @@ def run(settings: Settings, stage: str, stage_port: int | None) -> None:
 
 
 @main.command()
-@click.option("--leads", "lead_count", type=click.IntRange(1, 1_000_000), default=200, show_default=True, help="How many synthetic leads to publish.")
+@click.option(
+    "--leads",
+    "lead_count",
+    type=click.IntRange(1, 1_000_000),
+    default=200,
+    show_default=True,
+    help="How many synthetic leads to publish.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed for the synthetic leads.")
-@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for every lead.")
-@click.option("--external-kafka", is_flag=True, help="Use LEADROUTE_KAFKA_BOOTSTRAP instead of the embedded broker.")
+@click.option(
+    "--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for every lead."
+)
+@click.option(
+    "--external-kafka", is_flag=True, help="Use LEADROUTE_KAFKA_BOOTSTRAP instead of the embedded broker."
+)
 @with_settings
-def demo(settings: Settings, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool) -> None:
+def demo(
+    settings: Settings, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool
+) -> None:
     """Run the whole pipeline on an embedded broker and watch synthetic leads get routed.
 
     Needs no servers: uses Redis at LEADROUTE_REDIS_URL if one answers, else an
@@ -140,17 +158,51 @@ def demo(settings: Settings, lead_count: int, as_json: bool, seed: int, timeout:
     """
     from streams.demo import run_demo
 
-    sys.exit(run_demo(settings, lead_count=lead_count, as_json=as_json, seed=seed, timeout=timeout, external_kafka=external_kafka))
+    sys.exit(
+        run_demo(
+            settings,
+            lead_count=lead_count,
+            as_json=as_json,
+            seed=seed,
+            timeout=timeout,
+            external_kafka=external_kafka,
+        )
+    )
 
 
 @main.command()
-@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False), help="Leads as JSON lines (.jsonl) or CSV with a header row (.csv).")
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, writable=True), help="Where to write one assignment per line (JSONL).")
-@click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True), help="Also write rejected lines here (JSONL with line number and reason).")
-@click.option("--state", type=click.Choice(["auto", "redis", "memory"]), default="auto", show_default=True, help="Where decisions are remembered: Redis if it answers (auto), or in memory.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Leads as JSON lines (.jsonl) or CSV with a header row (.csv).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Where to write one assignment per line (JSONL).",
+)
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write rejected lines here (JSONL with line number and reason).",
+)
+@click.option(
+    "--state",
+    type=click.Choice(["auto", "redis", "memory"]),
+    default="auto",
+    show_default=True,
+    help="Where decisions are remembered: Redis if it answers (auto), or in memory.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @with_settings
-def route(settings: Settings, input_path: str, output_path: str, rejects_path: str | None, state: str, as_json: bool) -> None:
+def route(
+    settings: Settings, input_path: str, output_path: str, rejects_path: str | None, state: str, as_json: bool
+) -> None:
     """Route a file of leads in-process, with no broker (list imports, dry runs).
 
     Exit codes: 0 every line routed; 1 some lines were rejected (see the
@@ -158,7 +210,16 @@ def route(settings: Settings, input_path: str, output_path: str, rejects_path: s
     """
     from streams.batch import run_batch
 
-    sys.exit(run_batch(settings, input_path=input_path, output_path=output_path, rejects_path=rejects_path, state=state, as_json=as_json))
+    sys.exit(
+        run_batch(
+            settings,
+            input_path=input_path,
+            output_path=output_path,
+            rejects_path=rejects_path,
+            state=state,
+            as_json=as_json,
+        )
+    )
 
 
 @main.command("config")

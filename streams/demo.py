@@ -74,9 +74,18 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1], 1)
 
 
-def _publish(settings: Settings, lead_count: int, seed: int) -> tuple[set[str], dict[tuple[int, int], str | None], float]:
+def _publish(
+    settings: Settings, lead_count: int, seed: int
+) -> tuple[set[str], dict[tuple[int, int], str | None], float]:
     """Publish the synthetic leads: mostly JSON, some plain Avro, a little garbage."""
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True, **settings.kafka_client_config()})
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "linger.ms": 5,
+            "enable.idempotence": True,
+            **settings.kafka_client_config(),
+        }
+    )
     raw_codec = AvroCodec("RawLead")
     offsets: dict[tuple[int, int], str | None] = {}
     errors: list[str] = []
@@ -100,8 +109,13 @@ def _publish(settings: Settings, lead_count: int, seed: int) -> tuple[set[str], 
             value, headers = json.dumps(message.payload).encode(), [("content-type", b"application/json")]
         if message.lead_id:
             ids.add(message.lead_id)
-        producer.produce(topic, value=value, key=(message.lead_id or "").encode() or None, headers=headers,
-                         on_delivery=lambda e, m, lead_id=message.lead_id: delivered(e, m, lead_id))
+        producer.produce(
+            topic,
+            value=value,
+            key=(message.lead_id or "").encode() or None,
+            headers=headers,
+            on_delivery=lambda e, m, lead_id=message.lead_id: delivered(e, m, lead_id),
+        )
         producer.poll(0)
     producer.flush(30)
     if errors:
@@ -118,7 +132,9 @@ def _warm_up(settings: Settings, consumer: Consumer, deadline: float) -> float:
     probe_id = f"demo-warm-up-{uuid.uuid4().hex[:8]}"
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_client_config()})
     payload = {"lead_id": probe_id, "email": "warm-up@example.com", "source": "api"}
-    producer.produce(topics.name(settings, topics.RAW), value=json.dumps(payload).encode(), key=probe_id.encode())
+    producer.produce(
+        topics.name(settings, topics.RAW), value=json.dumps(payload).encode(), key=probe_id.encode()
+    )
     producer.flush(30)
     assigned_topic = topics.name(settings, topics.ASSIGNED)
     schema = schemas.parsed("Assignment")
@@ -132,21 +148,25 @@ def _warm_up(settings: Settings, consumer: Consumer, deadline: float) -> float:
 
 
 def _consumer(settings: Settings) -> Consumer:
-    consumer = Consumer({
-        "bootstrap.servers": settings.kafka_bootstrap,
-        "group.id": f"leadroute-demo-{uuid.uuid4().hex[:8]}",
-        "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed",
-        "enable.auto.commit": False,
-        "fetch.wait.max.ms": 10,
-        "session.timeout.ms": 6000,
-        **settings.kafka_client_config(),
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"leadroute-demo-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+            "session.timeout.ms": 6000,
+            **settings.kafka_client_config(),
+        }
+    )
     consumer.subscribe([topics.name(settings, topics.ASSIGNED), topics.name(settings, topics.DLQ)])
     return consumer
 
 
-def _collect(consumer: Consumer, settings: Settings, tally: Tally, deadline: float, progress: Progress | None) -> None:
+def _collect(
+    consumer: Consumer, settings: Settings, tally: Tally, deadline: float, progress: Progress | None
+) -> None:
     assignment_schema, dlq_schema = schemas.parsed("Assignment"), schemas.parsed("DeadLetter")
     assigned_topic = topics.name(settings, topics.ASSIGNED)
     task = progress.add_task("routing leads", total=tally.expected) if progress else None
@@ -170,7 +190,9 @@ def _collect(consumer: Consumer, settings: Settings, tally: Tally, deadline: flo
             progress.update(task, completed=tally.accounted)
 
 
-def run_demo(settings: Settings, *, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool) -> int:
+def run_demo(
+    settings: Settings, *, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool
+) -> int:
     console = Console(stderr=True)
     broker = None if external_kafka else embedded.start_broker()
     redis_server = None
@@ -179,7 +201,11 @@ def run_demo(settings: Settings, *, lead_count: int, as_json: bool, seed: int, t
         redis_server = embedded.start_redis()
         redis_url = redis_server.url
     run_id = uuid.uuid4().hex[:8]
-    overrides: dict[str, Any] = {**DEMO_TUNING, "redis_url": redis_url, "redis_prefix": f"leadroute-demo-{run_id}"}
+    overrides: dict[str, Any] = {
+        **DEMO_TUNING,
+        "redis_url": redis_url,
+        "redis_prefix": f"leadroute-demo-{run_id}",
+    }
     if broker is not None:
         overrides["kafka_bootstrap"] = broker.bootstrap
     else:
@@ -188,8 +214,10 @@ def run_demo(settings: Settings, *, lead_count: int, as_json: bool, seed: int, t
     supervisor = Supervisor(settings, list(STAGES), quiet=not log.isEnabledFor(logging.DEBUG))
     try:
         if not as_json:
-            console.print(f"[bold]leadroute demo[/]: broker {settings.kafka_bootstrap}"
-                          f"{' (embedded)' if broker else ''}, Redis {redis_url}{' (embedded)' if redis_server else ''}")
+            console.print(
+                f"[bold]leadroute demo[/]: broker {settings.kafka_bootstrap}"
+                f"{' (embedded)' if broker else ''}, Redis {redis_url}{' (embedded)' if redis_server else ''}"
+            )
         failed = [r for r in topics.create_topics(settings) if r.status == "failed"]
         if failed:
             console.print(f"[red]Could not create topics:[/] {failed}")
@@ -205,7 +233,14 @@ def run_demo(settings: Settings, *, lead_count: int, as_json: bool, seed: int, t
         if as_json:
             _collect(consumer, settings, tally, deadline, None)
         else:
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False) as progress:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as progress:
                 _collect(consumer, settings, tally, deadline, progress)
         consumer.close()
         summary = summarise(tally, lead_count, started)
@@ -227,7 +262,9 @@ def summarise(tally: Tally, lead_count: int, started: float) -> dict[str, Any]:
     destinations = Counter(f"{e['destination_type']}:{e['destination']}" for e in tally.assigned.values())
     channels = Counter(e["channel"] for e in tally.assigned.values())
     reasons = Counter(letter["error_code"] for letter in tally.dead.values())
-    flags = Counter(flag for e in tally.assigned.values() for flag in ((e["lead"]["normalized"] or {}).get("flags") or []))
+    flags = Counter(
+        flag for e in tally.assigned.values() for flag in ((e["lead"]["normalized"] or {}).get("flags") or [])
+    )
     elapsed = max((tally.last_at or time.time()) - started, 1e-6)
     return {
         "leads_published": lead_count,
@@ -257,7 +294,9 @@ def render(summary: dict[str, Any], console: Console) -> None:
     latency = summary["latency_ms"]
     outcome.add_row("latency p50 / p95 / p99", f"{latency['p50']} / {latency['p95']} / {latency['p99']} ms")
     outcome.add_row("throughput", f"{summary['leads_per_second']} leads/s")
-    outcome.add_row("pipeline ready after", f"{summary['pipeline_ready_seconds']} s (warm-up lead, not counted)")
+    outcome.add_row(
+        "pipeline ready after", f"{summary['pipeline_ready_seconds']} s (warm-up lead, not counted)"
+    )
     console.print(outcome)
     for title, key, header in (
         ("Assigned to", "by_destination", "destination"),

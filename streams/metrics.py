@@ -1,4 +1,8 @@
-"""Every metric leadroute exports, in one place, and the /metrics + /healthz server.
+"""Every metric leadroute exports, in one place, and the /metrics, /healthz, /livez server.
+
+/healthz (readiness) is 200 only while the stage loop runs and a broker is up;
+/livez (liveness) only asks whether the loop runs, so a Kafka outage does not
+make an orchestrator restart every stage at once.
 
 Names are ``leadroute_*``; the dashboards and alerts in ``deploy/`` use exactly
 these. The invariant SREs watch: ``records_in{stage="normalize"}`` equals
@@ -34,9 +38,7 @@ RECORDS_IN = Counter(
 RECORDS_OUT = Counter(
     "leadroute_records_out", "Records produced to an output topic.", ["stage", "topic"], registry=REGISTRY
 )
-DLQ = Counter(
-    "leadroute_dlq", "Records dead-lettered, by error code.", ["stage", "code"], registry=REGISTRY
-)
+DLQ = Counter("leadroute_dlq", "Records dead-lettered, by error code.", ["stage", "code"], registry=REGISTRY)
 PROCESSING_SECONDS = Histogram(
     "leadroute_processing_seconds",
     "Time spent decoding, processing and encoding one record.",
@@ -70,7 +72,10 @@ LAST_PROCESSED = Gauge(
     registry=REGISTRY,
 )
 STAGE_INFO = Gauge(
-    "leadroute_stage_info", "Which stage and version this process runs.", ["stage", "version"], registry=REGISTRY
+    "leadroute_stage_info",
+    "Which stage and version this process runs.",
+    ["stage", "version"],
+    registry=REGISTRY,
 )
 
 
@@ -91,7 +96,8 @@ class Health:
         with self._lock:
             self.last_stats_at = time.monotonic()
             self.brokers_up = sum(
-                1 for broker in stats.get("brokers", {}).values()
+                1
+                for broker in stats.get("brokers", {}).values()
                 if broker.get("state") == "UP" and broker.get("nodeid", -1) >= 0
             )
         for topic, topic_stats in stats.get("topics", {}).items():
@@ -118,22 +124,25 @@ def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
     """Serve /metrics and /healthz on a daemon thread; returns the server to shut down."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             if self.path.startswith("/metrics"):
                 body, status, content_type = generate_latest(REGISTRY), 200, CONTENT_TYPE_LATEST
+            elif self.path.startswith("/livez"):
+                body = json.dumps({"stage": health.stage, "running": health.running}).encode()
+                status, content_type = (200 if health.running else 503), "application/json"
             elif self.path.startswith("/healthz"):
                 healthy, report = health.report()
                 body = json.dumps(report).encode()
                 status, content_type = (200 if healthy else 503), "application/json"
             else:
-                body, status, content_type = b"see /metrics and /healthz\n", 404, "text/plain"
+                body, status, content_type = b"see /metrics, /healthz and /livez\n", 404, "text/plain"
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), Handler)

@@ -116,8 +116,8 @@ class IngestDecoder:
             from confluent_kafka.schema_registry import SchemaRegistryClient
             from confluent_kafka.schema_registry.avro import AvroDeserializer
 
-            client = registry_client or SchemaRegistryClient({"url": schema_registry_url})
-            reader = json.dumps(fastavro.schema.to_parsing_canonical_form(self.raw_codec.schema))
+            client = registry_client or SchemaRegistryClient.new_client({"url": schema_registry_url})
+            reader = schemas.schema_path("RawLead").read_text(encoding="utf-8")
             self._registry_deserializer = AvroDeserializer(client, schema_str=reader)
 
     def decode(self, data: bytes | None, headers: HeaderList, topic: str) -> RawLead:
@@ -127,7 +127,7 @@ class IngestDecoder:
                 "The message has no value. Publish the lead itself as the message value.",
             )
         declared = (header_value(headers, CONTENT_TYPE) or "").split(";")[0].strip().lower()
-        if declared in JSON_TYPES or (not declared and data[:1] in (b"{", b" ", b"\n", b"\r", b"\t")):
+        if declared in JSON_TYPES or (not declared and data.lstrip()[:1] in (b"{", b"[")):
             return self._json(data)
         if declared in AVRO_TYPES:
             return self._plain_avro(data)
@@ -153,8 +153,7 @@ class IngestDecoder:
         except json.JSONDecodeError as error:
             raise InvalidLead(
                 "undecodable",
-                f"The message is not valid JSON: {error.msg} at line {error.lineno} "
-                f"column {error.colno}.",
+                f"The message is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}.",
             ) from None
         return raw_lead_from_json(document)
 
@@ -183,8 +182,7 @@ class IngestDecoder:
         except Exception as error:  # noqa: BLE001
             raise InvalidLead(
                 "undecodable",
-                f"The Confluent Avro message could not be read: {type(error).__name__}: "
-                f"{str(error)[:200]}",
+                f"The Confluent Avro message could not be read: {type(error).__name__}: {str(error)[:200]}",
             ) from None
         if not isinstance(decoded, dict):
             raise InvalidLead("schema_violation", "The Avro message is not a record.")

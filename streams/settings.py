@@ -31,9 +31,7 @@ class Settings:
     kafka_sasl_mechanism: str | None = _setting(
         None, "LEADROUTE_KAFKA_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER."
     )
-    kafka_sasl_username: str | None = _setting(
-        None, "LEADROUTE_KAFKA_SASL_USERNAME", "SASL user name."
-    )
+    kafka_sasl_username: str | None = _setting(None, "LEADROUTE_KAFKA_SASL_USERNAME", "SASL user name.")
     kafka_sasl_password: str | None = _setting(
         None, "LEADROUTE_KAFKA_SASL_PASSWORD", "SASL password.", secret=True
     )
@@ -56,9 +54,7 @@ class Settings:
     redis_prefix: str = _setting(
         "leadroute", "LEADROUTE_REDIS_PREFIX", "Prefix of every Redis key leadroute writes."
     )
-    topic_prefix: str = _setting(
-        "", "LEADROUTE_TOPIC_PREFIX", "Prefix of every topic name, e.g. 'prod.'."
-    )
+    topic_prefix: str = _setting("", "LEADROUTE_TOPIC_PREFIX", "Prefix of every topic name, e.g. 'prod.'.")
     group_prefix: str = _setting(
         "leadroute", "LEADROUTE_GROUP_PREFIX", "Consumer groups are <prefix>-<stage>."
     )
@@ -90,9 +86,7 @@ class Settings:
         "LEADROUTE_AUTO_OFFSET_RESET",
         "Where a new consumer group starts: earliest loses no lead published before it.",
     )
-    partitions: int = _setting(
-        6, "LEADROUTE_PARTITIONS", "Partitions per topic for 'topics create'."
-    )
+    partitions: int = _setting(6, "LEADROUTE_PARTITIONS", "Partitions per topic for 'topics create'.")
     replication_factor: int = _setting(
         1, "LEADROUTE_REPLICATION_FACTOR", "Replication factor for 'topics create'."
     )
@@ -110,9 +104,7 @@ class Settings:
         "LEADROUTE_DEFAULT_QUEUE",
         "Queue every lead goes to while no routing rules are configured.",
     )
-    default_channel: str = _setting(
-        "sales", "LEADROUTE_DEFAULT_CHANNEL", "Channel of the default queue."
-    )
+    default_channel: str = _setting("sales", "LEADROUTE_DEFAULT_CHANNEL", "Channel of the default queue.")
     assignment_ttl_days: int = _setting(
         30,
         "LEADROUTE_ASSIGNMENT_TTL_DAYS",

@@ -91,7 +91,9 @@ class Supervisor:
                 if time.monotonic() - child.started_at < backoff:
                     continue
                 reason = "broker unreachable" if code == EXIT_BROKER_UNREACHABLE else f"exit code {code}"
-                log.warning("stage %s stopped (%s); restarting (restart %d)", stage, reason, child.restarts + 1)
+                log.warning(
+                    "stage %s stopped (%s); restarting (restart %d)", stage, reason, child.restarts + 1
+                )
                 self.children[stage] = self._spawn(stage, child.restarts + 1)
         return self.exit_code
 

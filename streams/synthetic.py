@@ -34,13 +34,49 @@ LOCALES: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("pl_PL", ("Poland", "PL", "Polska"), 0.02),
     ("en_IE", ("Ireland", "IE", "Éire"), 0.01),
 )
-SOURCES = ("Web", "web form", "Website", "List Import", "csv upload", "Manual", "webinar", "Partner", "chat", "API", "")
-TITLES = (
-    "CEO", "Chief Technology Officer", "VP Sales", "Sr. VP, Global Sales", "Head of Growth",
-    "Director of Marketing", "IT Manager", "Sr. Mgr., IT – EMEA", "Software Engineer", "Account Executive",
-    "Marketing Coordinator", "CFO", "Geschäftsführer", "Directeur commercial", "Student", "Intern", "",
+SOURCES = (
+    "Web",
+    "web form",
+    "Website",
+    "List Import",
+    "csv upload",
+    "Manual",
+    "webinar",
+    "Partner",
+    "chat",
+    "API",
+    "",
 )
-INDUSTRIES = ("Software", "Financial Services", "Healthcare", "Manufacturing", "Retail", "Education", "Media", "")
+TITLES = (
+    "CEO",
+    "Chief Technology Officer",
+    "VP Sales",
+    "Sr. VP, Global Sales",
+    "Head of Growth",
+    "Director of Marketing",
+    "IT Manager",
+    "Sr. Mgr., IT – EMEA",
+    "Software Engineer",
+    "Account Executive",
+    "Marketing Coordinator",
+    "CFO",
+    "Geschäftsführer",
+    "Directeur commercial",
+    "Student",
+    "Intern",
+    "",
+)
+INDUSTRIES = (
+    "Software",
+    "Financial Services",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Media",
+    "",
+)
+FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.co.jp", "web.de")
 EMPLOYEES = ("1-10", "11-50", "51-200", "201-500", "501-1,000", "1000+", "250", "12", "5000", "10k", "")
 
 
@@ -64,7 +100,9 @@ def _messy(rng: random.Random, text: str) -> str:
     return text
 
 
-def generate(count: int, *, seed: int = 7, invalid_share: float = 0.03, garbage_share: float = 0.01) -> Iterator[SyntheticMessage]:
+def generate(
+    count: int, *, seed: int = 7, invalid_share: float = 0.03, garbage_share: float = 0.01
+) -> Iterator[SyntheticMessage]:
     rng = random.Random(seed)
     fakers = {locale: Faker(locale) for locale, _, _ in LOCALES}
     for faker in fakers.values():
@@ -74,19 +112,24 @@ def generate(count: int, *, seed: int = 7, invalid_share: float = 0.03, garbage_
         lead_id = f"demo-{seed}-{index:07d}"
         roll = rng.random()
         if roll < garbage_share:
-            yield SyntheticMessage(lead_id=None, payload=None, garbage=bytes(rng.randrange(256) for _ in range(24)))
+            yield SyntheticMessage(
+                lead_id=None, payload=None, garbage=bytes(rng.randrange(256) for _ in range(24))
+            )
             continue
         locale, spellings, _ = rng.choices(LOCALES, weights)[0]
         faker = fakers[locale]
         if roll < garbage_share + invalid_share:
-            yield SyntheticMessage(lead_id, {"lead_id": lead_id, "source": "web", "title": rng.choice(TITLES)})
+            yield SyntheticMessage(
+                lead_id, {"lead_id": lead_id, "source": "web", "title": rng.choice(TITLES)}
+            )
             continue
         first, last = faker.first_name(), faker.last_name()
         company = faker.company()
         domain = faker.domain_name()
         free_mail = rng.random() < 0.2
         local = f"{first}.{last}".lower().replace(" ", "")
-        email = f"{local}@{rng.choice(['gmail.com', 'outlook.com', 'yahoo.co.jp', 'web.de']) if free_mail else domain}"
+        mailbox_domain = rng.choice(FREE_MAIL) if free_mail else domain
+        email = f"{local}@{mailbox_domain}"
         if rng.random() < 0.04:
             email = email.replace("@", " at ")
         lead: dict[str, Any] = {

@@ -50,7 +50,9 @@ def create_topics(settings: Settings, *, timeout: float = 30.0) -> list[TopicRes
     if missing:
         futures = admin.create_topics(
             [
-                NewTopic(topic, num_partitions=settings.partitions, replication_factor=settings.replication_factor)
+                NewTopic(
+                    topic, num_partitions=settings.partitions, replication_factor=settings.replication_factor
+                )
                 for topic in missing
             ],
             request_timeout=timeout,

@@ -27,7 +27,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 return false
 """
 
-_RETRIES = 3
+_ATTEMPTS = 3
 
 
 class RedisAssignmentStore:
@@ -40,9 +40,7 @@ class RedisAssignmentStore:
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisAssignmentStore:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        return cls(
-            client, prefix=settings.redis_prefix, ttl_seconds=settings.assignment_ttl_days * 86_400
-        )
+        return cls(client, prefix=settings.redis_prefix, ttl_seconds=settings.assignment_ttl_days * 86_400)
 
     def key(self, lead_id: str) -> str:
         return f"{self._prefix}:{{lead:{lead_id}}}:assignment"
@@ -57,12 +55,14 @@ class RedisAssignmentStore:
         return earlier  # type: ignore[return-value]
 
     def _call(self, lead_id: str, payload: str) -> bytes | None:
-        for attempt in range(_RETRIES):
+        """Run the script, retrying briefly; a longer outage stops the stage."""
+        for attempt in range(1, _ATTEMPTS + 1):
             try:
                 result = self._remember(keys=[self.key(lead_id)], args=[payload, self._ttl_seconds])
-                return result if result else None
             except (redis.ConnectionError, redis.TimeoutError) as error:
-                if attempt == _RETRIES - 1:
+                if attempt == _ATTEMPTS:
                     raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
                 time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+            else:
+                return result or None
+        return None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.errors import DependencyUnavailable, InvalidLead
+from processors.errors import DLQ_CODES, DependencyUnavailable, InvalidLead
 from processors.ports import Clock
 from streams import dlq, metrics
 from streams.serde import AvroCodec, HeaderList
@@ -73,6 +73,8 @@ class StageStep:
         self._in = metrics.RECORDS_IN.labels(self.stage)
         self._seconds = metrics.PROCESSING_SECONDS.labels(self.stage)
         self._last = metrics.LAST_PROCESSED.labels(self.stage)
+        for code in DLQ_CODES:  # series exist from the start, so rate() sees the first one
+            metrics.DLQ.labels(self.stage, code)
 
     def __call__(self, message: Message) -> Routed:
         started = time.perf_counter()
@@ -87,7 +89,7 @@ class StageStep:
             raise
         except InvalidLead as error:
             routed = self._dead_letter(message, error, progress)
-        except Exception as error:  # noqa: BLE001 - a bad record must never stop the stage
+        except Exception as error:
             log.warning(
                 "stage %s failed on a record (%s); dead-lettering it",
                 self.stage,
@@ -126,9 +128,7 @@ class StageStep:
             failed_at_ms=self.clock.now_ms(),
             lead_id=progress.lead_id,
         )
-        return Routed(
-            DEAD_LETTER, message.key, dlq.DEAD_LETTER.encode(record), progress.lead_id, error.code
-        )
+        return Routed(DEAD_LETTER, message.key, dlq.DEAD_LETTER.encode(record), progress.lead_id, error.code)
 
 
 def lead_step(

@@ -1,4 +1,7 @@
-"""enrich: leads.normalized → leads.enriched; infers implicit data; passes leads through until enrichment lands."""
+"""enrich: leads.normalized → leads.enriched.
+
+Passes leads through with the section empty until enrichment lands.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""match: leads.enriched → leads.matched; finds the lead in the CRM; passes leads through until matching lands."""
+"""match: leads.enriched → leads.matched.
+
+Passes leads through with the section empty until matching lands.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""segment: leads.matched → leads.segmented; computes segments; passes leads through until segmentation lands."""
+"""segment: leads.matched → leads.segmented.
+
+Passes leads through with the section empty until segmentation lands.
+"""
 
 from __future__ import annotations
 

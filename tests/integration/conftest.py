@@ -67,15 +67,17 @@ class PipelineProbe:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 1})
-        self.consumer = Consumer({
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"probe-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": 10,
-            "session.timeout.ms": 6000,
-        })
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "group.id": f"probe-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+                "session.timeout.ms": 6000,
+            }
+        )
         self.consumer.subscribe([self.topic(topics.ASSIGNED), self.topic(topics.DLQ)])
         self.outcomes = Outcomes()
         self._assignment = schemas.parsed("Assignment")
@@ -84,12 +86,19 @@ class PipelineProbe:
     def topic(self, base: str) -> str:
         return topics.name(self.settings, base)
 
-    def publish(self, value: bytes | None, *, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> tuple[int, int]:
+    def publish(
+        self, value: bytes | None, *, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+    ) -> tuple[int, int]:
         """Publish to leads.raw; returns (partition, offset)."""
         where: list[tuple[int, int]] = []
         self.producer.produce(
-            self.topic(topics.RAW), value=value, key=key, headers=headers or [],
-            on_delivery=lambda err, msg: where.append((msg.partition(), msg.offset())) if err is None else None,
+            self.topic(topics.RAW),
+            value=value,
+            key=key,
+            headers=headers or [],
+            on_delivery=lambda err, msg: (
+                where.append((msg.partition(), msg.offset())) if err is None else None
+            ),
         )
         self.producer.flush(10)
         assert where, "the broker did not acknowledge the message"
@@ -120,7 +129,10 @@ class PipelineProbe:
             self.poll(0.3)
             if condition():
                 return
-        raise AssertionError(f"timed out after {timeout:.0f}s; seen {len(self.outcomes.assigned)} assigned, {len(self.outcomes.dead)} dead-lettered")
+        raise AssertionError(
+            f"timed out after {timeout:.0f}s; seen {len(self.outcomes.assigned)} assigned, "
+            f"{len(self.outcomes.dead)} dead-lettered"
+        )
 
     def close(self) -> None:
         self.consumer.close()

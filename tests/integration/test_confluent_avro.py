@@ -44,14 +44,18 @@ WRITER_SCHEMA = {
 
 
 def test_confluent_avro_lead_is_normalized_by_the_stage(infra: Services) -> None:
-    settings = make_settings(infra, schema_registry_url="mock://leadroute-test", processing_guarantee="at-least-once")
+    settings = make_settings(
+        infra, schema_registry_url="mock://leadroute-test", processing_guarantee="at-least-once"
+    )
     assert all(r.status != "failed" for r in topics.create_topics(settings))
-    registry = SchemaRegistryClient({"url": "mock://leadroute-test"})
+    registry = SchemaRegistryClient.new_client({"url": "mock://leadroute-test"})
     serializer = AvroSerializer(registry, json.dumps(WRITER_SCHEMA))
     raw_topic = topics.name(settings, topics.RAW)
     lead_id = f"sr-{uuid.uuid4().hex[:8]}"
-    value = serializer({"lead_id": lead_id, "email": " Ana@Example.PT", "country": "Portugal", "form_variant": "b"},
-                       SerializationContext(raw_topic, MessageField.VALUE))
+    value = serializer(
+        {"lead_id": lead_id, "email": " Ana@Example.PT", "country": "Portugal", "form_variant": "b"},
+        SerializationContext(raw_topic, MessageField.VALUE),
+    )
     assert value[:1] == b"\x00"
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
     producer.produce(raw_topic, value=value, key=lead_id.encode())
@@ -61,7 +65,14 @@ def test_confluent_avro_lead_is_normalized_by_the_stage(infra: Services) -> None
     wire(app, settings, "normalize", normalize.build_step(settings, SystemClock(), registry_client=registry))
     app.run(count=1, timeout=60)
 
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"check-{lead_id}", "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"check-{lead_id}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
     consumer.subscribe([topics.name(settings, topics.NORMALIZED)])
     lead = None
     deadline = time.monotonic() + 30

@@ -24,11 +24,20 @@ def _lead(**fields: object) -> dict[str, object]:
 
 
 def test_json_leads_are_each_assigned_exactly_once_with_normalized_section(probe: PipelineProbe) -> None:
-    leads = [_lead(country=country, phone=phone) for country, phone in (
-        ("UK", "+44 20 7946 0958"), ("Deutschland", "030 901820"), ("USA", "(415) 555-2671 x12"),
-    )] + [_lead(company=f"Acme {n} Inc.") for n in range(7)]
+    leads = [
+        _lead(country=country, phone=phone)
+        for country, phone in (
+            ("UK", "+44 20 7946 0958"),
+            ("Deutschland", "030 901820"),
+            ("USA", "(415) 555-2671 x12"),
+        )
+    ] + [_lead(company=f"Acme {n} Inc.") for n in range(7)]
     for lead in leads:
-        probe.publish(json.dumps(lead).encode(), key=str(lead["lead_id"]).encode(), headers=[("content-type", b"application/json")])
+        probe.publish(
+            json.dumps(lead).encode(),
+            key=str(lead["lead_id"]).encode(),
+            headers=[("content-type", b"application/json")],
+        )
     ids = {str(lead["lead_id"]) for lead in leads}
     probe.wait_for(lambda: all(probe.assigned_for(i) for i in ids))
     probe.poll(1.0)  # anything duplicated would arrive now
@@ -41,17 +50,46 @@ def test_json_leads_are_each_assigned_exactly_once_with_normalized_section(probe
         normalized = event["lead"]["normalized"]
         assert normalized is not None
         assert normalized["email"] == f"{lead_id}@example.com"
-        assert [entry["stage"] for entry in event["lead"]["trace"]] == ["normalize", "enrich", "match", "segment", "assign"]
+        assert [entry["stage"] for entry in event["lead"]["trace"]] == [
+            "normalize",
+            "enrich",
+            "match",
+            "segment",
+            "assign",
+        ]
         assert event["destination_type"] == "queue"
         assert event["replayed"] is False
-    uk = next(e for e in (probe.assigned_for(str(lead["lead_id"]))[0] for lead in leads) if e["lead"]["raw"]["country"] == "UK")
+    uk = next(
+        e
+        for e in (probe.assigned_for(str(lead["lead_id"]))[0] for lead in leads)
+        if e["lead"]["raw"]["country"] == "UK"
+    )
     assert uk["lead"]["normalized"]["country_code"] == "GB"
     assert uk["lead"]["normalized"]["phone_e164"] == "+442079460958"
 
 
 def test_plain_avro_with_content_type_header_is_read(probe: PipelineProbe) -> None:
     lead = _lead(company="Avro GmbH", country="DE")
-    raw = {**{f: None for f in ("submitted_at", "first_name", "last_name", "phone", "title", "website", "state", "postal_code", "employees", "industry")}, **lead, "custom": {}, "consent": {"email": True}}
+    raw = {
+        **{
+            f: None
+            for f in (
+                "submitted_at",
+                "first_name",
+                "last_name",
+                "phone",
+                "title",
+                "website",
+                "state",
+                "postal_code",
+                "employees",
+                "industry",
+            )
+        },
+        **lead,
+        "custom": {},
+        "consent": {"email": True},
+    }
     probe.publish(AvroCodec("RawLead").encode(raw), headers=[("content-type", b"application/avro")])
     probe.wait_for(lambda: probe.assigned_for(str(lead["lead_id"])))
     event = probe.assigned_for(str(lead["lead_id"]))[0]
@@ -66,8 +104,14 @@ def test_bad_messages_go_to_the_dlq_and_the_stages_keep_running(probe: PipelineP
     wrong_type_at = probe.publish(b"<lead/>", headers=[("content-type", b"application/xml")])
     after = _lead()
     probe.publish(json.dumps(after).encode())
-    probe.wait_for(lambda: probe.assigned_for(str(after["lead_id"])) and all(
-        probe.dead_at(*where) for where in (garbage_at, violation_at, unreachable_at, wrong_type_at)))
+    probe.wait_for(
+        lambda: (
+            probe.assigned_for(str(after["lead_id"]))
+            and all(
+                probe.dead_at(*where) for where in (garbage_at, violation_at, unreachable_at, wrong_type_at)
+            )
+        )
+    )
     (garbage,) = probe.dead_at(*garbage_at)
     assert garbage["stage"] == "normalize"
     assert garbage["error_code"] == "undecodable"
@@ -99,7 +143,9 @@ def test_assignment_events_decode_with_fastavro_and_the_schema_file(probe: Pipel
     probe.publish(json.dumps(lead).encode())
     probe.wait_for(lambda: probe.assigned_for(str(lead["lead_id"])))
     message = next(m for m, r in probe.outcomes.assigned if r["lead_id"] == lead["lead_id"])
-    decoded = fastavro.schemaless_reader(io.BytesIO(message.value()), fastavro.schema.load_schema("schemas/leadroute.Assignment.avsc"))
+    decoded = fastavro.schemaless_reader(
+        io.BytesIO(message.value()), fastavro.schema.load_schema("schemas/leadroute.Assignment.avsc")
+    )
     assert decoded["lead_id"] == lead["lead_id"]
     headers = dict(message.headers())
     assert headers["content-type"] == b"application/vnd.leadroute.assignment+avro"

@@ -1,0 +1,96 @@
+"""The stage step without a broker: output, dead-letter and dependency failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from processors.errors import DependencyUnavailable
+from processors.models import Assignment
+from processors.ports import FrozenClock, InMemoryAssignmentStore
+from streams.dlq import DEAD_LETTER
+from streams.serde import AvroCodec
+from streams.settings import Settings
+from streams.stages import assign, enrich, normalize
+from streams.stages.base import DEAD_LETTER as DLQ_ROUTE
+from streams.stages.base import OUTPUT, Message
+
+CLOCK = FrozenClock(1_800_000_000_000)
+SETTINGS = Settings.from_env({})
+
+
+def _message(value: bytes | None, headers: list | None = None, offset: int = 7) -> Message:
+    return Message(
+        value=value,
+        key=b"k",
+        headers=headers or [],
+        topic="leads.raw",
+        partition=1,
+        offset=offset,
+        timestamp_ms=1_799_999_999_000,
+    )
+
+
+def test_a_lead_comes_out_encoded_and_keyed_by_its_id() -> None:
+    step = normalize.build_step(SETTINGS, CLOCK)
+    routed = step(_message(json.dumps({"lead_id": "L1", "email": "A@B.io"}).encode()))
+    assert (routed.destination, routed.key) == (OUTPUT, b"L1")
+    lead = AvroCodec("Lead").decode(routed.value)
+    assert lead["received_at_ms"] == 1_799_999_999_000
+    assert lead["trace"] == [{"stage": "normalize", "at_ms": CLOCK.now_ms()}]
+
+
+def test_garbage_becomes_a_dead_letter_with_the_original_message() -> None:
+    step = normalize.build_step(SETTINGS, CLOCK)
+    routed = step(_message(b"\x01\x02garbage", headers=[("x-trace", b"t1")]))
+    assert routed.destination == DLQ_ROUTE
+    assert routed.key == b"k"
+    letter = DEAD_LETTER.decode(routed.value)
+    assert letter["error_code"] == "undecodable"
+    assert letter["original_value"] == b"\x01\x02garbage"
+    assert letter["original_headers"] == [{"key": "x-trace", "value": b"t1"}]
+    assert (letter["topic"], letter["partition"], letter["offset"]) == ("leads.raw", 1, 7)
+    assert letter["failed_at_ms"] == CLOCK.now_ms()
+
+
+def test_a_processor_crash_is_dead_lettered_with_the_lead_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(lead: object, **_: object) -> object:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(enrich, "enrich_stage", explode)
+    lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
+        _message(json.dumps({"lead_id": "L2", "email": "a@b.io"}).encode())
+    ).value
+    routed = enrich.build_step(SETTINGS, CLOCK)(_message(lead_bytes))
+    letter = DEAD_LETTER.decode(routed.value)
+    assert (letter["stage"], letter["error_code"], letter["lead_id"]) == ("enrich", "processing_error", "L2")
+    assert "KeyError" in letter["message"]
+
+
+class DownStore:
+    def remember(self, lead_id: str, decision: Assignment) -> Assignment | None:
+        raise DependencyUnavailable("Redis is unreachable")
+
+
+def test_a_dependency_outage_stops_the_stage_instead_of_dead_lettering() -> None:
+    lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
+        _message(json.dumps({"lead_id": "L3", "email": "a@b.io"}).encode())
+    ).value
+    step = assign.build_step(SETTINGS, CLOCK, store=DownStore())
+    with pytest.raises(DependencyUnavailable):
+        step(_message(lead_bytes))
+
+
+def test_the_assign_step_emits_a_valid_assignment_event() -> None:
+    lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
+        _message(json.dumps({"lead_id": "L4", "email": "a@b.io"}).encode())
+    ).value
+    routed = assign.build_step(SETTINGS, CLOCK, store=InMemoryAssignmentStore())(_message(lead_bytes))
+    event = AvroCodec("Assignment").decode(routed.value)
+    assert (event["destination_type"], event["destination"], event["channel"]) == (
+        "queue",
+        "inbound-triage",
+        "sales",
+    )
+    assert event["rules_version"].startswith("default-queue@")
