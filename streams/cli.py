@@ -147,9 +147,21 @@ def run(settings: Settings, stage: str, stage_port: int | None) -> None:
 @click.option(
     "--external-kafka", is_flag=True, help="Use LEADROUTE_KAFKA_BOOTSTRAP instead of the embedded broker."
 )
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=0.0,
+    help="Publish at this many leads per second (0: all at once, the default).",
+)
 @with_settings
 def demo(
-    settings: Settings, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool
+    settings: Settings,
+    lead_count: int,
+    as_json: bool,
+    seed: int,
+    timeout: float,
+    external_kafka: bool,
+    rate: float,
 ) -> None:
     """Run the whole pipeline on an embedded broker and watch synthetic leads get routed.
 
@@ -166,6 +178,7 @@ def demo(
             seed=seed,
             timeout=timeout,
             external_kafka=external_kafka,
+            rate=rate,
         )
     )
 
@@ -220,6 +233,45 @@ def route(
             as_json=as_json,
         )
     )
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks; each prints its figures next to a baseline measured in the same run."""
+
+
+@bench.command("stages")
+@click.option("--leads", "lead_count", type=click.IntRange(100), default=5_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_settings
+def bench_stages(settings: Settings, lead_count: int, as_json: bool) -> None:
+    """Each stage's step in-process (decode, process, encode), against a pass-through baseline."""
+    from streams.bench import render_rows, stage_throughput
+
+    rows = stage_throughput(settings, lead_count)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        render_rows(rows, "Stage steps, in-process")
+
+
+@bench.command("pipeline")
+@click.option("--leads", "lead_count", type=click.IntRange(10), default=1_000, show_default=True)
+@click.option("--rate", type=click.FloatRange(0), default=200.0, show_default=True, help="Leads per second.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_settings
+def bench_pipeline(settings: Settings, lead_count: int, rate: float, as_json: bool) -> None:
+    """All five stages on the embedded broker: latency and throughput under both guarantees.
+
+    At-least-once is the baseline: it has no transaction to wait for.
+    """
+    from streams.bench import pipeline_latency, render_rows
+
+    rows = pipeline_latency(settings, lead_count, rate)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        render_rows(rows, f"Pipeline at {rate:g} leads/s")
 
 
 @main.command("config")

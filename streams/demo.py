@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import statistics
+import threading
 import time
 import uuid
 from collections import Counter
@@ -32,7 +33,7 @@ from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
-from streams.synthetic import generate
+from streams.synthetic import SyntheticMessage, generate
 
 log = logging.getLogger(__name__)
 
@@ -48,22 +49,25 @@ DEMO_TUNING = {
 
 @dataclass
 class Tally:
-    """What has come out of the pipeline so far."""
+    """What went in and what has come out so far; the publisher thread fills ``offsets``."""
 
-    expected_ids: set[str]
-    expected_offsets: set[tuple[int, int]]
+    lead_ids: set[str]
+    offsets: set[tuple[int, int]] = field(default_factory=set)
+    published: threading.Event = field(default_factory=threading.Event)
     assigned: dict[str, dict[str, Any]] = field(default_factory=dict)
     dead: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    delivery_ms: list[float] = field(default_factory=list)
+    started_at: float = 0.0
     last_at: float = 0.0
 
     @property
     def accounted(self) -> int:
-        return len(self.assigned) + len(self.dead)
+        return len(self.assigned) + sum(1 for where in self.dead if where in self.offsets)
 
     @property
-    def expected(self) -> int:
-        return len(self.expected_offsets)
+    def complete(self) -> bool:
+        return self.published.is_set() and self.accounted >= len(self.offsets)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -74,63 +78,71 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1], 1)
 
 
-def _publish(
-    settings: Settings, lead_count: int, seed: int
-) -> tuple[set[str], dict[tuple[int, int], str | None], float]:
-    """Publish the synthetic leads: mostly JSON, some plain Avro, a little garbage."""
-    producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "linger.ms": 5,
-            "enable.idempotence": True,
-            **settings.kafka_client_config(),
-        }
-    )
+def _encode(
+    messages: list[SyntheticMessage],
+) -> list[tuple[bytes, list[tuple[str, bytes]], SyntheticMessage]]:
+    """Mostly JSON, every seventh valid lead as plain Avro, garbage as it is."""
     raw_codec = AvroCodec("RawLead")
-    offsets: dict[tuple[int, int], str | None] = {}
+    encoded = []
+    for index, message in enumerate(messages):
+        if message.garbage is not None:
+            encoded.append((message.garbage, [], message))
+        elif index % 7 == 3 and message.payload and message.payload.get("email"):
+            value = raw_codec.encode(raw_lead_from_json(message.payload))
+            encoded.append((value, [("content-type", b"application/avro")], message))
+        else:
+            value = json.dumps(message.payload).encode()
+            encoded.append((value, [("content-type", b"application/json")], message))
+    return encoded
+
+
+def _producer(settings: Settings) -> Producer:
+    config = {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 1, "enable.idempotence": True}
+    return Producer({**config, **settings.kafka_client_config()})
+
+
+def _publish(
+    settings: Settings, producer: Producer, messages: list[SyntheticMessage], tally: Tally, rate: float
+) -> None:
+    """Publish to leads.raw, recording where each message landed.
+
+    ``producer`` is already connected (it sent the warm-up lead), so no lead's
+    timestamp includes the client's own start-up. With ``rate`` > 0 leads are
+    paced at that many per second, so latency shows routing time rather than
+    time spent queued behind a burst.
+    """
     errors: list[str] = []
     topic = topics.name(settings, topics.RAW)
 
-    def delivered(error: Any, message: Any, lead_id: str | None = None) -> None:
+    def delivered(error: Any, message: Any) -> None:
         if error is not None:
             errors.append(str(error))
         else:
-            offsets[(message.partition(), message.offset())] = lead_id
+            tally.offsets.add((message.partition(), message.offset()))
 
-    ids: set[str] = set()
-    started = time.time()
-    for index, message in enumerate(generate(lead_count, seed=seed)):
-        if message.garbage is not None:
-            value, headers = message.garbage, []
-        elif index % 7 == 3 and message.payload and message.payload.get("email"):
-            value = raw_codec.encode(raw_lead_from_json(message.payload))
-            headers = [("content-type", b"application/avro")]
-        else:
-            value, headers = json.dumps(message.payload).encode(), [("content-type", b"application/json")]
-        if message.lead_id:
-            ids.add(message.lead_id)
-        producer.produce(
-            topic,
-            value=value,
-            key=(message.lead_id or "").encode() or None,
-            headers=headers,
-            on_delivery=lambda e, m, lead_id=message.lead_id: delivered(e, m, lead_id),
-        )
-        producer.poll(0)
-    producer.flush(30)
+    encoded = _encode(messages)
+    tally.started_at = time.time()
+    try:
+        for index, (value, headers, message) in enumerate(encoded):
+            key = message.lead_id.encode() if message.lead_id else None
+            producer.produce(topic, value=value, key=key, headers=headers, on_delivery=delivered)
+            producer.poll(0)
+            if rate > 0 and (pause := tally.started_at + (index + 1) / rate - time.time()) > 0:
+                time.sleep(pause)
+        producer.flush(30)
+    finally:
+        tally.published.set()
     if errors:
-        raise RuntimeError(f"{len(errors)} leads could not be published: {errors[0]}")
-    return ids, offsets, started
+        log.error("%d leads could not be published: %s", len(errors), errors[0])
 
 
-def _warm_up(settings: Settings, consumer: Consumer, deadline: float) -> float:
+def _warm_up(settings: Settings, producer: Producer, consumer: Consumer, deadline: float) -> float:
     """Route one probe lead first, so the figures measure routing, not consumer start-up.
 
     Returns how long the pipeline took to become ready, in seconds.
     """
     started = time.monotonic()
     probe_id = f"demo-warm-up-{uuid.uuid4().hex[:8]}"
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_client_config()})
     payload = {"lead_id": probe_id, "email": "warm-up@example.com", "source": "api"}
     producer.produce(
         topics.name(settings, topics.RAW), value=json.dumps(payload).encode(), key=probe_id.encode()
@@ -169,31 +181,66 @@ def _collect(
 ) -> None:
     assignment_schema, dlq_schema = schemas.parsed("Assignment"), schemas.parsed("DeadLetter")
     assigned_topic = topics.name(settings, topics.ASSIGNED)
-    task = progress.add_task("routing leads", total=tally.expected) if progress else None
-    while tally.accounted < tally.expected and time.monotonic() < deadline:
-        for message in consumer.consume(500, timeout=0.2):
+    task = progress.add_task("routing leads", total=len(tally.lead_ids)) if progress else None
+    while not tally.complete and time.monotonic() < deadline:
+        for message in consumer.consume(500, timeout=0.1):
             if message.error() or message.value() is None:
                 continue
             now_ms = time.time() * 1000
             if message.topic() == assigned_topic:
                 event = fastavro.schemaless_reader(io.BytesIO(message.value()), assignment_schema)
-                if event["lead_id"] in tally.expected_ids and event["lead_id"] not in tally.assigned:
+                if event["lead_id"] in tally.lead_ids and event["lead_id"] not in tally.assigned:
                     tally.assigned[event["lead_id"]] = event
                     tally.latencies_ms.append(now_ms - message.timestamp()[1])
+                    tally.delivery_ms.append(now_ms - event["decided_at_ms"])
             else:
                 letter = fastavro.schemaless_reader(io.BytesIO(message.value()), dlq_schema)
-                where = (letter["partition"], letter["offset"])
-                if where in tally.expected_offsets and where not in tally.dead:
-                    tally.dead[where] = letter
+                tally.dead.setdefault((letter["partition"], letter["offset"]), letter)
             tally.last_at = time.time()
         if progress is not None and task is not None:
-            progress.update(task, completed=tally.accounted)
+            progress.update(task, completed=tally.accounted, total=max(len(tally.offsets), 1))
 
 
 def run_demo(
-    settings: Settings, *, lead_count: int, as_json: bool, seed: int, timeout: float, external_kafka: bool
+    settings: Settings,
+    *,
+    lead_count: int,
+    as_json: bool,
+    seed: int,
+    timeout: float,
+    external_kafka: bool,
+    rate: float = 0.0,
 ) -> int:
-    console = Console(stderr=True)
+    """The ``leadroute demo`` command: run, then print tables or one JSON object."""
+    console = None if as_json else Console(stderr=True)
+    summary = measure_pipeline(
+        settings,
+        lead_count=lead_count,
+        seed=seed,
+        timeout=timeout,
+        external_kafka=external_kafka,
+        rate=rate,
+        console=console,
+    )
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        render(summary, Console())
+    return 0 if summary["unaccounted"] == 0 else 1
+
+
+def measure_pipeline(
+    settings: Settings,
+    *,
+    lead_count: int,
+    seed: int,
+    timeout: float,
+    external_kafka: bool = False,
+    rate: float = 0.0,
+    tuning: dict[str, Any] | None = None,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Start everything, publish synthetic leads, wait for each outcome, stop, summarise."""
     broker = None if external_kafka else embedded.start_broker()
     redis_server = None
     redis_url = settings.redis_url
@@ -203,8 +250,10 @@ def run_demo(
     run_id = uuid.uuid4().hex[:8]
     overrides: dict[str, Any] = {
         **DEMO_TUNING,
+        **(tuning or {}),
         "redis_url": redis_url,
         "redis_prefix": f"leadroute-demo-{run_id}",
+        "group_prefix": f"leadroute-demo-{run_id}",
     }
     if broker is not None:
         overrides["kafka_bootstrap"] = broker.bootstrap
@@ -213,64 +262,75 @@ def run_demo(
     settings = settings.with_overrides(**overrides)
     supervisor = Supervisor(settings, list(STAGES), quiet=not log.isEnabledFor(logging.DEBUG))
     try:
-        if not as_json:
+        if console is not None:
             console.print(
                 f"[bold]leadroute demo[/]: broker {settings.kafka_bootstrap}"
-                f"{' (embedded)' if broker else ''}, Redis {redis_url}{' (embedded)' if redis_server else ''}"
+                f"{' (embedded)' if broker else ''}, Redis {redis_url}"
+                f"{' (embedded)' if redis_server else ''}, {settings.processing_guarantee}"
             )
         failed = [r for r in topics.create_topics(settings) if r.status == "failed"]
         if failed:
-            console.print(f"[red]Could not create topics:[/] {failed}")
-            return 1
+            raise RuntimeError(f"could not create topics: {failed}")
         supervisor.start()
         consumer = _consumer(settings)
         deadline = time.monotonic() + timeout
-        if not as_json:
+        if console is not None:
             console.print("waiting for every stage to join its consumer group…")
-        ready_after = _warm_up(settings, consumer, deadline)
-        ids, offsets, started = _publish(settings, lead_count, seed)
-        tally = Tally(expected_ids=ids, expected_offsets=set(offsets))
-        if as_json:
+        producer = _producer(settings)
+        ready_after = _warm_up(settings, producer, consumer, deadline)
+        messages = list(generate(lead_count, seed=seed))
+        tally = Tally(lead_ids={m.lead_id for m in messages if m.lead_id})
+        publisher = threading.Thread(
+            target=_publish, args=(settings, producer, messages, tally, rate), daemon=True
+        )
+        publisher.start()
+        if console is None:
             _collect(consumer, settings, tally, deadline, None)
         else:
-            with Progress(
+            columns = (
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            ) as progress:
+            )
+            with Progress(*columns, console=console) as progress:
                 _collect(consumer, settings, tally, deadline, progress)
         consumer.close()
-        summary = summarise(tally, lead_count, started)
-        summary["pipeline_ready_seconds"] = round(ready_after, 2)
+        publisher.join(5)
     finally:
         supervisor.stop()
         if broker is not None:
             broker.stop()
         if redis_server is not None:
             redis_server.stop()
-    if as_json:
-        print(json.dumps(summary, indent=2))
-    else:
-        render(summary, Console())
-    return 0 if summary["unaccounted"] == 0 else 1
+    summary = summarise(tally, lead_count)
+    summary["pipeline_ready_seconds"] = round(ready_after, 2)
+    summary["publish_rate"] = rate or "burst"
+    summary["processing_guarantee"] = settings.processing_guarantee
+    summary["commit_interval_s"] = settings.commit_interval
+    return summary
 
 
-def summarise(tally: Tally, lead_count: int, started: float) -> dict[str, Any]:
+def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
     destinations = Counter(f"{e['destination_type']}:{e['destination']}" for e in tally.assigned.values())
     channels = Counter(e["channel"] for e in tally.assigned.values())
-    reasons = Counter(letter["error_code"] for letter in tally.dead.values())
+    dead = [letter for where, letter in tally.dead.items() if where in tally.offsets]
+    reasons = Counter(letter["error_code"] for letter in dead)
     flags = Counter(
         flag for e in tally.assigned.values() for flag in ((e["lead"]["normalized"] or {}).get("flags") or [])
     )
-    elapsed = max((tally.last_at or time.time()) - started, 1e-6)
+    elapsed = max((tally.last_at or time.time()) - tally.started_at, 1e-6)
+    hops: dict[str, list[float]] = {}
+    for event in tally.assigned.values():
+        previous = event["lead"]["received_at_ms"]
+        for entry in event["lead"]["trace"]:
+            hops.setdefault(entry["stage"], []).append(entry["at_ms"] - previous)
+            previous = entry["at_ms"]
     return {
         "leads_published": lead_count,
         "assigned": len(tally.assigned),
-        "dead_lettered": len(tally.dead),
-        "unaccounted": tally.expected - tally.accounted,
+        "dead_lettered": len(dead),
+        "unaccounted": lead_count - tally.accounted,
         "by_destination": dict(destinations.most_common()),
         "by_channel": dict(channels.most_common()),
         "dlq_reasons": dict(reasons.most_common()),
@@ -281,6 +341,9 @@ def summarise(tally: Tally, lead_count: int, started: float) -> dict[str, Any]:
             "p99": percentile(tally.latencies_ms, 99),
         },
         "leads_per_second": round(tally.accounted / elapsed, 1),
+        "hop_latency_ms_p50": {stage: percentile(values, 50) for stage, values in hops.items()},
+        "hop_latency_ms_p95": {stage: percentile(values, 95) for stage, values in hops.items()},
+        "decision_to_consumer_ms_p50": percentile(tally.delivery_ms, 50),
     }
 
 

@@ -1,0 +1,98 @@
+"""``leadroute bench``: throughput and latency figures, each with its baseline.
+
+Figures come from this machine at the time of the run; compare rows of one run,
+not runs on different machines.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from processors.ports import InMemoryAssignmentStore, SystemClock
+from streams.settings import Settings
+from streams.stages import assign, enrich, match, normalize, segment
+from streams.stages.base import Message, StageStep, lead_step
+from streams.synthetic import generate
+
+
+def _messages(values: list[bytes]) -> list[Message]:
+    return [
+        Message(value=v, key=None, headers=[], topic="bench", partition=0, offset=i, timestamp_ms=0)
+        for i, v in enumerate(values)
+    ]
+
+
+def _rate(step: StageStep, messages: list[Message]) -> tuple[float, list[bytes]]:
+    started = time.perf_counter()
+    outputs = [step(message).value for message in messages]
+    return len(messages) / (time.perf_counter() - started), outputs
+
+
+def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]]:
+    """Leads/s of each stage step on the same synthetic leads, and of a pass-through."""
+    clock = SystemClock()
+    raw = [
+        json.dumps(m.payload).encode()
+        for m in generate(lead_count, seed=11, invalid_share=0, garbage_share=0)
+    ]
+    normalize_rate, leads = _rate(normalize.build_step(settings, clock), _messages(raw))
+    lead_messages = _messages(leads)
+    baseline_rate, _ = _rate(lead_step("pass-through", lambda lead: lead, clock), lead_messages)
+    rows = [{"step": "pass-through (decode + encode a Lead)", "leads_per_second": baseline_rate}]
+    rows.append({"step": "normalize (JSON in)", "leads_per_second": normalize_rate})
+    for module in (enrich, match, segment):
+        rate, _ = _rate(module.build_step(settings, clock), lead_messages)
+        rows.append({"step": module.NAME, "leads_per_second": rate})
+    assign_step = assign.build_step(settings, clock, store=InMemoryAssignmentStore())
+    rate, _ = _rate(assign_step, lead_messages)
+    rows.append({"step": "assign (in-memory store)", "leads_per_second": rate})
+    for row in rows:
+        row["leads_per_second"] = round(row["leads_per_second"], 1)
+        row["vs_baseline"] = round(row["leads_per_second"] / baseline_rate, 3)
+    return rows
+
+
+def pipeline_latency(settings: Settings, lead_count: int, rate: float) -> list[dict[str, Any]]:
+    """The demo pipeline under at-least-once (baseline) and exactly-once."""
+    from streams.demo import measure_pipeline
+
+    rows = []
+    for guarantee in ("at-least-once", "exactly-once"):
+        summary = measure_pipeline(
+            settings,
+            lead_count=lead_count,
+            seed=5,
+            timeout=600,
+            rate=rate,
+            tuning={"processing_guarantee": guarantee},
+        )
+        rows.append(
+            {
+                "processing_guarantee": guarantee,
+                "commit_interval_s": summary["commit_interval_s"],
+                "leads": lead_count,
+                "unaccounted": summary["unaccounted"],
+                "p50_ms": summary["latency_ms"]["p50"],
+                "p95_ms": summary["latency_ms"]["p95"],
+                "p99_ms": summary["latency_ms"]["p99"],
+                "leads_per_second": summary["leads_per_second"],
+            }
+        )
+    return rows
+
+
+def render_rows(rows: list[dict[str, Any]], title: str) -> None:
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(
+            column.replace("_", " "),
+            justify="left" if column in ("step", "processing_guarantee") else "right",
+        )
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table)
