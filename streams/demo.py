@@ -303,6 +303,10 @@ def measure_pipeline(
             broker.stop()
         if redis_server is not None:
             redis_server.stop()
+        else:
+            from streams.adapters.redis_assignments import forget_prefix
+
+            forget_prefix(redis_url, settings.redis_prefix)
     summary = summarise(tally, lead_count)
     summary["pipeline_ready_seconds"] = round(ready_after, 2)
     summary["publish_rate"] = rate or "burst"

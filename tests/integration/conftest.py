@@ -16,12 +16,16 @@ from confluent_kafka import Consumer, Producer
 
 import schemas
 from streams import topics
+from streams.adapters.redis_assignments import forget_prefix
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests.services import Services, services
 
 pytestmark = pytest.mark.integration
+
+
+_PREFIXES_USED: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +35,8 @@ def infra() -> Iterator[Services]:
         if not client.ping():
             pytest.fail(f"Redis at {found.redis_url} does not answer")
         yield found
+        for prefix in _PREFIXES_USED:
+            forget_prefix(found.redis_url, prefix)
 
 
 def make_settings(infra: Services, **overrides: Any) -> Settings:
@@ -50,6 +56,7 @@ def make_settings(infra: Services, **overrides: Any) -> Settings:
         "metrics_port": 0,
     }
     values.update(overrides)
+    _PREFIXES_USED.append(values["redis_prefix"])
     return Settings.from_env({}, **values)
 
 

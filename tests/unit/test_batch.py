@@ -1,0 +1,59 @@
+"""Batch routing over files, with state in memory: no broker, no Redis."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streams.batch import run_batch
+from streams.settings import Settings
+
+
+def _run(tmp_path: Path, name: str, text: str) -> tuple[int, list[dict], list[dict]]:
+    source = tmp_path / name
+    source.write_text(text, encoding="utf-8")
+    output, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    code = run_batch(
+        Settings.from_env({}),
+        input_path=str(source),
+        output_path=str(output),
+        rejects_path=str(rejects),
+        state="memory",
+        as_json=True,
+    )
+    read = lambda path: [json.loads(line) for line in path.read_text().splitlines()]  # noqa: E731
+    return code, read(output), read(rejects)
+
+
+def test_jsonl_lines_are_routed_and_bad_ones_rejected_with_their_line_number(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            json.dumps({"lead_id": "a", "email": "Jane@Acme.com", "country": "UK"}),
+            "not json",
+            "",
+            json.dumps({"title": "CEO"}),
+            json.dumps({"firstName": "bob", "Company Name": "Bob GmbH", "country": "Deutschland"}),
+        ]
+    )
+    code, routed, rejected = _run(tmp_path, "leads.jsonl", text)
+    assert code == 1
+    assert [r["lead"]["raw"]["first_name"] for r in routed] == [None, "bob"]
+    assert routed[0]["lead"]["normalized"]["country_code"] == "GB"
+    assert routed[1]["lead"]["normalized"]["country_code"] == "DE"
+    assert [(r["line"], r["code"]) for r in rejected] == [(2, "undecodable"), (4, "schema_violation")]
+
+
+def test_csv_rows_with_empty_cells_and_a_ragged_row(tmp_path: Path) -> None:
+    text = "email,first_name,country,employees\nx@y.io,ann,USA,51-200\nbroken,row,with,too,many\n,,,\n"
+    code, routed, rejected = _run(tmp_path, "leads.csv", text)
+    assert code == 1
+    assert len(routed) == 1
+    assert routed[0]["lead"]["normalized"]["employees_min"] == 51
+    assert routed[0]["lead"]["raw"]["state"] is None
+    assert [r["line"] for r in rejected] == [3, 4]
+    assert "cells" in rejected[0]["reason"]
+
+
+def test_a_clean_file_exits_zero(tmp_path: Path) -> None:
+    code, routed, rejected = _run(tmp_path, "leads.jsonl", json.dumps({"email": "a@b.io"}) + "\n")
+    assert (code, len(routed), rejected) == (0, 1, [])
