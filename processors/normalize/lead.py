@@ -13,7 +13,8 @@ back as the placeholder ``UNUSABLE``, which no rule accepts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from processors.models import NormalizedSection, RawLead
 from processors.normalize.company import normalize_company
@@ -54,6 +55,8 @@ FLAGS: frozenset[str] = frozenset(
     }
 )
 
+T = TypeVar("T")
+
 #: Raw stand-in for a value that was present but unusable (see module doc).
 UNUSABLE = "invalid"
 
@@ -85,65 +88,77 @@ def _geography(
     return country, state
 
 
+def _checked(
+    text: str | None,
+    normalizer: Callable[[str], T | None],
+    flags: list[str],
+    *,
+    missing: str | None = None,
+    invalid: str | None = None,
+) -> T | None:
+    """Normalize ``text`` when present, and flag why a value is absent."""
+    if text is None:
+        if missing:
+            flags.append(missing)
+        return None
+    value = normalizer(text)
+    if value is None and invalid:
+        flags.append(invalid)
+    return value
+
+
 def normalize_lead(raw: RawLead) -> NormalizedSection:
     """Normalize one raw lead; pure, deterministic, idempotent, never raises."""
     fields: Mapping[str, object] = raw if isinstance(raw, Mapping) else {}
     flags: list[str] = []
 
     email_text = present(fields.get("email"))
-    email = normalize_email(email_text) if email_text else None
-    if email_text is None:
-        flags.append("email_missing")
-    elif email is None:
-        flags.append("email_invalid")
+    email = _checked(email_text, normalize_email, flags, missing="email_missing", invalid="email_invalid")
 
     country, state = _geography(present(fields.get("country")), present(fields.get("state")), flags)
 
     phone_text = present(fields.get("phone"))
-    phone = normalize_phone(phone_text, country) if phone_text else None
-    if phone_text is None:
-        flags.append("phone_missing")
-    elif phone is None:
-        flags.append("phone_invalid")
+    phone = _checked(
+        phone_text,
+        lambda text: normalize_phone(text, country),
+        flags,
+        missing="phone_missing",
+        invalid="phone_invalid",
+    )
+    company = _checked(
+        present(fields.get("company")),
+        normalize_company,
+        flags,
+        missing="company_missing",
+        invalid="company_missing",
+    )
+    website = _checked(present(fields.get("website")), normalize_website, flags, invalid="website_invalid")
 
-    company_text = present(fields.get("company"))
-    company = normalize_company(company_text) if company_text else None
-    if company is None:
-        flags.append("company_missing")
-
-    website_text = present(fields.get("website"))
-    website = normalize_website(website_text) if website_text else None
-    if website_text and website is None:
-        flags.append("website_invalid")
-
-    first_text, last_text = present(fields.get("first_name")), present(fields.get("last_name"))
-    first = normalize_name(first_text) if first_text else None
-    last = normalize_name(last_text) if last_text else None
+    first = _checked(present(fields.get("first_name")), normalize_name, flags)
+    last = _checked(present(fields.get("last_name")), normalize_name, flags)
     full_name = " ".join(part for part in (first, last) if part) or None
     if full_name is None:
         flags.append("name_missing")
 
     title_text = present(fields.get("title"))
     postal_text = present(fields.get("postal_code"))
-
-    employees_text = present(fields.get("employees"))
-    employees = parse_employees(employees_text) if employees_text else None
-    if employees_text and employees is None:
-        flags.append("employees_invalid")
-
-    source_text = present(fields.get("source"))
-    source = source_for(source_text) if source_text else None
-    if source_text is None:
-        flags.append("source_missing")
-    elif source is None:
-        flags.append("source_unknown")
-
-    submitted_text = present(fields.get("submitted_at"))
-    submitted_at = normalize_timestamp(submitted_text) if submitted_text else None
-    if submitted_text is None:
-        flags.append("submitted_at_missing")
-    elif submitted_at is None:
-        flags.append("submitted_at_invalid")
+    employees = _checked(
+        present(fields.get("employees")), parse_employees, flags, invalid="employees_invalid"
+    )
+    source = _checked(
+        present(fields.get("source")),
+        source_for,
+        flags,
+        missing="source_missing",
+        invalid="source_unknown",
+    )
+    submitted_at = _checked(
+        present(fields.get("submitted_at")),
+        normalize_timestamp,
+        flags,
+        missing="submitted_at_missing",
+        invalid="submitted_at_invalid",
+    )
 
     return {
         "first_name": first,

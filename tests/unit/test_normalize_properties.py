@@ -5,26 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from processors.intake import TEXT_FIELDS
 from processors.models import SOURCES
 from processors.normalize import FLAGS, lead_id_for, normalize_lead, raw_from_normalized
-
-TEXT_FIELDS = (
-    "lead_id",
-    "source",
-    "submitted_at",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "website",
-    "country",
-    "state",
-    "postal_code",
-    "employees",
-    "industry",
-)
 
 #: Realistic messy values per field, mixed with arbitrary text so that the
 #: valid paths (not only the rejection paths) are exercised by the properties.
@@ -72,9 +55,7 @@ def _field(name: str) -> st.SearchStrategy[str | None]:
 
 
 raw_leads = st.fixed_dictionaries({}, optional={name: _field(name) for name in TEXT_FIELDS})
-PROPERTY_SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY_SETTINGS
