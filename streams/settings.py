@@ -8,7 +8,7 @@ and a line in ``--help``.
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
@@ -216,8 +216,3 @@ def _parse(annotation: Any, text: str, env: str) -> Any:
     except ValueError:
         raise ValueError(f"{env}={text!r} is not a number") from None
     return text
-
-
-def default_for(name: str) -> Any:
-    spec = next(s for s in SETTINGS_FIELDS if s.name == name)
-    return None if spec.default is MISSING else spec.default

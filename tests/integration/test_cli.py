@@ -131,6 +131,48 @@ def test_a_killed_supervisor_leaves_no_orphans(infra: Services) -> None:
     assert not [pid for pid in stages if _alive(pid)]
 
 
+def test_run_all_restarts_a_stage_that_dies(infra: Services) -> None:
+    settings = make_settings(infra, metrics_port=0)
+    subprocess.run(
+        [*LEADROUTE, "topics", "create"], env=_env(settings), check=True, capture_output=True, timeout=60
+    )
+    supervisor = subprocess.Popen(
+        [*LEADROUTE, "run", "all"], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    probe = PipelineProbe(settings)
+    try:
+        deadline = time.monotonic() + 20
+        while len(_children(supervisor.pid)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        before = set(_children(supervisor.pid))
+        victim = next(pid for pid in before if b"enrich" in Path(f"/proc/{pid}/cmdline").read_bytes())
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            now = set(_children(supervisor.pid))
+            if len(now) == 5 and victim not in now:
+                break
+            time.sleep(0.2)
+        assert victim not in _children(supervisor.pid)
+        assert len(_children(supervisor.pid)) == 5, "the dead stage was not restarted"
+        lead_id = f"restart-{uuid.uuid4().hex[:8]}"
+        probe.publish(json.dumps({"lead_id": lead_id, "email": "ops@example.org"}).encode())
+        probe.wait_for(lambda: probe.assigned_for(lead_id))
+    finally:
+        probe.close()
+        supervisor.send_signal(signal.SIGTERM)
+        supervisor.wait(20)
+
+
+def test_run_all_stops_with_the_stage_exit_code_when_topics_are_missing(infra: Services) -> None:
+    settings = make_settings(infra, metrics_port=0)
+    result = subprocess.run(
+        [*LEADROUTE, "run", "all"], env=_env(settings), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 3
+    assert "stopping all stages" in result.stderr
+
+
 def test_a_stage_serves_metrics_and_health(infra: Services) -> None:
     from streams.embedded import free_port
 
@@ -167,6 +209,8 @@ def test_a_stage_serves_metrics_and_health(infra: Services) -> None:
         assert 'leadroute_dlq_total{code="undecodable",stage="normalize"} 1.0' in body
         assert "leadroute_processing_seconds_bucket" in body
         assert health["status"] == "ok" and health["brokers_up"] >= 1
+        live = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2))
+        assert live == {"stage": "normalize", "running": True}
     finally:
         probe.close()
         stage.send_signal(signal.SIGTERM)

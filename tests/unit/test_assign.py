@@ -55,3 +55,12 @@ def test_assign_keeps_the_current_lead_on_a_replayed_event() -> None:
     )["lead"]
     again = assign(lead, policy=POLICY, store=store, clock=clock)
     assert again["lead"] is lead
+
+
+def test_a_stage_stamps_a_lead_once_and_keeps_its_first_time() -> None:
+    from processors.lead import new_lead, stamped
+
+    lead = stamped(new_lead("d", raw_lead_from_json({"email": "x@y.io"}), received_at_ms=1), "enrich", 10)
+    again = stamped(lead, "enrich", 99)
+    assert again["trace"] == [{"stage": "enrich", "at_ms": 10}]
+    assert stamped(again, "match", 20)["trace"][-1] == {"stage": "match", "at_ms": 20}

@@ -222,9 +222,7 @@ def test_the_plain_ascii_host_fast_path_agrees_with_email_validator(host: str) -
     from processors.normalize import domains
 
     try:
-        expected: str | None = validate_email(
-            "website@" + host, check_deliverability=False
-        ).domain.lower()
+        expected: str | None = validate_email("website@" + host, check_deliverability=False).domain.lower()
     except EmailNotValidError:
         expected = None
     assert domains.canonical_host.__wrapped__(host) == expected

@@ -59,9 +59,7 @@ def norm(**fields: str | None) -> NormalizedSection:
         ("011 44 20 7946 0958", "US", "+442079460958", None, "GB"),
     ],
 )
-def test_valid_phones(
-    phone: str, country: str | None, e164: str, extension: str | None, region: str
-) -> None:
+def test_valid_phones(phone: str, country: str | None, e164: str, extension: str | None, region: str) -> None:
     result = norm(phone=phone, country=country)
     assert result["phone_e164"] == e164
     assert result["phone_extension"] == extension
@@ -86,9 +84,7 @@ def test_valid_phones(
         ("1" * 300, "US", "1" * 300),
     ],
 )
-def test_invalid_phones_are_kept_raw_and_flagged(
-    phone: str, country: str | None, kept: str
-) -> None:
+def test_invalid_phones_are_kept_raw_and_flagged(phone: str, country: str | None, kept: str) -> None:
     result = norm(phone=phone, country=country)
     assert result["phone_e164"] is None
     assert result["phone_extension"] is None
