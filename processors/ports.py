@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from processors.enrichment.models import Lookup
 from processors.models import Assignment
 
 
@@ -56,3 +57,29 @@ class InMemoryAssignmentStore:
         if existing is None:
             self._decisions[lead_id] = decision
         return existing
+
+
+class FirmographicsProvider(Protocol):
+    """Answers "what company is behind this registrable domain?".
+
+    ``lookup`` never raises: an outage, a timeout or an open circuit is an
+    outcome of the :class:`~processors.enrichment.models.Lookup`, so a lead is
+    never blocked or dropped because a provider is down.
+    """
+
+    name: str
+
+    def lookup(self, domain: str) -> Lookup: ...
+
+
+class FirmographicsCache(Protocol):
+    """Remembers provider answers ("found" and "not_found") for a while.
+
+    ``get`` returns ``None`` on a miss and must not raise for a cache outage
+    (treat it as a miss); ``put`` stores a found record for the positive TTL
+    and a not-found answer for the (shorter) negative TTL.
+    """
+
+    def get(self, provider: str, domain: str) -> Lookup | None: ...
+
+    def put(self, provider: str, domain: str, lookup: Lookup) -> None: ...

@@ -78,6 +78,55 @@ STAGE_INFO = Gauge(
     registry=REGISTRY,
 )
 
+# Enrichment: hit rate per field and source is enriched_fields / enriched_leads.
+ENRICHED_LEADS = Counter(
+    "leadroute_enriched_leads", "Leads the enrich stage completed.", registry=REGISTRY
+)
+ENRICHED_FIELDS = Counter(
+    "leadroute_enriched_fields",
+    "Enrichment fields filled, by field and by the source that filled them.",
+    ["field", "source"],
+    registry=REGISTRY,
+)
+ENRICHMENT_CONFLICTS = Counter(
+    "leadroute_enrichment_conflicts",
+    "Disagreements between an explicit value and an inferred one, by field.",
+    ["field"],
+    registry=REGISTRY,
+)
+FIRMOGRAPHICS_LOOKUPS = Counter(
+    "leadroute_firmographics_lookups",
+    "Firmographics look-ups by provider and outcome "
+    "(found, not_found, unavailable, rate_limited, circuit_open).",
+    ["provider", "outcome"],
+    registry=REGISTRY,
+)
+FIRMOGRAPHICS_SECONDS = Histogram(
+    "leadroute_firmographics_request_seconds",
+    "Time spent asking a firmographics provider (cache misses only), retries included.",
+    ["provider"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+FIRMOGRAPHICS_ERRORS = Counter(
+    "leadroute_firmographics_errors",
+    "Failed provider requests by kind (timeout, connect, http_5xx, http_429, bad_response).",
+    ["provider", "kind"],
+    registry=REGISTRY,
+)
+FIRMOGRAPHICS_CIRCUIT_OPEN = Gauge(
+    "leadroute_firmographics_circuit_open",
+    "1 while the provider's circuit breaker is open (calls skipped).",
+    ["provider"],
+    registry=REGISTRY,
+)
+FIRMOGRAPHICS_CACHE = Counter(
+    "leadroute_firmographics_cache",
+    "Firmographics cache look-ups by result (hit, negative_hit, miss, error).",
+    ["provider", "result"],
+    registry=REGISTRY,
+)
+
 
 class Health:
     """What /healthz reports: the stage loop is running and the broker is reachable."""

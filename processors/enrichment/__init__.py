@@ -1,0 +1,1 @@
+"""Inference behind the enrich stage: phones, emails, geography, titles, firmographics."""
