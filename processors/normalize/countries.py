@@ -197,9 +197,18 @@ def _numeric_table() -> dict[str, str]:
     return {c.numeric: c.alpha_2 for c in pycountry.countries}
 
 
+@lru_cache(maxsize=1)
+def _alpha_2_codes() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
 def is_country_code(code: str) -> bool:
-    """True for an assigned ISO 3166-1 alpha-2 code (upper case)."""
-    return _country_table().get(code.lower()) == code
+    """True for an assigned ISO 3166-1 alpha-2 code (upper case).
+
+    Checked against the code list itself, not the name table: name keys
+    expand "st" to "saint", which would reject São Tomé and Príncipe's "ST".
+    """
+    return code in _alpha_2_codes()
 
 
 @lru_cache(maxsize=4096)

@@ -213,3 +213,13 @@ def test_a_state_name_never_sets_the_country() -> None:
 )
 def test_postal_codes(postal: str, expected: str | None) -> None:
     assert norm(postal_code=postal)["postal_code"] == expected
+
+
+def test_every_assigned_alpha_2_code_is_a_country_code() -> None:
+    """Regression: name keys expand "st" to "saint", which once rejected São Tomé's "ST"."""
+    import pycountry
+
+    from processors.normalize.countries import is_country_code
+
+    assert all(is_country_code(country.alpha_2) for country in pycountry.countries)
+    assert not is_country_code("XX") and not is_country_code("st")
