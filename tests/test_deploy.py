@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -17,6 +19,7 @@ from streams.stages.registry import STAGES, stage_index
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "leadroute-overview.json"
 
 
 def _exported_names() -> set[str]:
@@ -27,15 +30,93 @@ def _exported_names() -> set[str]:
     return names
 
 
+def _dashboard_exprs() -> list[str]:
+    def walk(panels: list[dict]) -> list[str]:
+        exprs = []
+        for panel in panels:
+            exprs += [target["expr"] for target in panel.get("targets", []) if target.get("expr")]
+            exprs += walk(panel.get("panels", []))
+        return exprs
+
+    return walk(json.loads(DASHBOARD.read_text())["panels"])
+
+
+def _alert_rules() -> dict[str, dict]:
+    config = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    return {rule["alert"]: rule for group in config["groups"] for rule in group["rules"] if "alert" in rule}
+
+
+def _load_check_dashboard():
+    spec = importlib.util.spec_from_file_location(
+        "check_dashboard", ROOT / "deploy/grafana/check_dashboard.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_dashboard_and_alerts_use_only_metrics_the_stages_export() -> None:
     exported = _exported_names() | {"up"}
-    texts = [
-        (ROOT / "deploy/grafana/dashboards/leadroute-overview.json").read_text(),
-        (PROMETHEUS / "alerts.yml").read_text(),
-    ]
+    texts = [DASHBOARD.read_text(), (PROMETHEUS / "alerts.yml").read_text()]
     used = {name for text in texts for name in re.findall(r"\b(leadroute_[a-z_]+|up)\b", text)}
     assert used, "no metric found in the dashboard or the alerts"
     assert used - exported == set()
+
+
+def test_dashboard_shows_every_metric_the_stages_export() -> None:
+    """A metric added to (or renamed in) streams/metrics.py needs a panel."""
+    used = {name for expr in _dashboard_exprs() for name in re.findall(r"\bleadroute_[a-z_]+", expr)}
+    families = {metric.name for metric in REGISTRY.collect()}
+    missing = {
+        family
+        for family in families
+        if not any(name == family or name.startswith(family + "_") for name in used)
+    }
+    assert missing == set()
+
+
+def test_check_dashboard_allows_exactly_the_exported_metrics() -> None:
+    """deploy/grafana/check_dashboard.py keeps its own list; it must match the registry."""
+    allowed = _load_check_dashboard().ALLOWED
+    assert allowed == _exported_names() | {"up"}
+
+
+def test_check_dashboard_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs without promtool too (then PromQL is not parsed, only names, ids and layout)."""
+    assert _load_check_dashboard().main(str(DASHBOARD)) == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("alert", "metrics"),
+    [
+        ("LeadrouteFirmographicsCircuitOpen", {"leadroute_firmographics_circuit_open"}),
+        ("LeadrouteFirmographicsErrorRateHigh", {"leadroute_firmographics_lookups_total"}),
+        (
+            "LeadrouteEnrichmentCountryCoverageLow",
+            {"leadroute_enriched_fields_total", "leadroute_enriched_leads_total"},
+        ),
+    ],
+)
+def test_enrichment_alerts_watch_the_enrichment_metrics(alert: str, metrics: set[str]) -> None:
+    rule = _alert_rules()[alert]
+    assert metrics <= set(re.findall(r"\bleadroute_[a-z_]+", rule["expr"]))
+    assert metrics <= _exported_names()
+    assert rule["annotations"]["description"].strip()
+
+
+def test_every_alert_has_a_promtool_test() -> None:
+    tests = yaml.safe_load((PROMETHEUS / "tests.yml").read_text())["tests"]
+    tested = {case["alertname"] for test in tests for case in test.get("alert_rule_test", [])}
+    firing = {
+        case["alertname"]
+        for test in tests
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    alerts = set(_alert_rules())
+    assert alerts - tested == set(), "alerts without any promtool test"
+    assert alerts - firing == set(), "alerts never shown to fire in tests.yml"
 
 
 def test_prometheus_scrapes_every_stage_on_its_port() -> None:

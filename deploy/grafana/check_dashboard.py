@@ -3,7 +3,8 @@
 
     python3 deploy/grafana/check_dashboard.py [deploy/grafana/dashboards/leadroute-overview.json]
 
-Checks that the file is valid JSON, that every panel (rows excepted) queries the
+Checks that the file is valid JSON, that panel ids are unique and no two panels
+overlap on the grid, that every panel (rows excepted) queries the
 ${datasource} variable and has at least one target with a PromQL expression, and
 that those expressions reference only leadroute's metric names (plus
 Prometheus' own `up`). When promtool is on PATH, every expression is also
@@ -23,10 +24,15 @@ DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "dashboards", "leadroute-overview.json")
 
 COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadroute_dlq_total",
-            "leadroute_assignments_total"]
+            "leadroute_assignments_total",
+            # enrich stage
+            "leadroute_enriched_leads_total", "leadroute_enriched_fields_total",
+            "leadroute_enrichment_conflicts_total", "leadroute_firmographics_lookups_total",
+            "leadroute_firmographics_errors_total", "leadroute_firmographics_cache_total"]
 GAUGES = ["leadroute_consumer_lag", "leadroute_last_processed_timestamp_seconds",
-          "leadroute_stage_info"]
-HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds"]
+          "leadroute_stage_info", "leadroute_firmographics_circuit_open"]
+HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
+              "leadroute_firmographics_request_seconds"]
 ALLOWED = set(COUNTERS + GAUGES + ["up"])
 ALLOWED.update(h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count"))
 
@@ -66,6 +72,18 @@ def main(path):
     variables = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
     if variables.get("datasource", {}).get("type") != "datasource":
         errors.append("missing datasource template variable 'datasource'")
+
+    # Top-level panels only: those inside a collapsed row are laid out when it opens.
+    placed = []
+    for p in dash.get("panels", []):
+        g = p.get("gridPos")
+        if not g:
+            continue
+        for other, og in placed:
+            if (g["x"] < og["x"] + og["w"] and og["x"] < g["x"] + g["w"]
+                    and g["y"] < og["y"] + og["h"] and og["y"] < g["y"] + g["h"]):
+                errors.append(f"panel {p.get('title')!r} overlaps panel {other!r}")
+        placed.append((p.get("title"), g))
 
     ids, exprs, count = set(), [], 0
     for p in iter_panels(dash.get("panels", [])):
