@@ -1,14 +1,16 @@
-"""Enrichment stage: infers implicit data (country from phone, seniority from title…).
+"""Enrichment stage: the implicit data a router needs, inferred with provenance.
 
-Status: the inference itself is not built yet. Leads pass through with their
-``enrichment`` section left empty, as the README's status table says.
+The work is done by :class:`~processors.enrichment.enricher.Enricher`; see
+``processors/enrichment/`` for phones, emails and domains, geography, job
+titles and firmographics, one module each.
 """
 
 from __future__ import annotations
 
+from processors.enrichment.enricher import Enricher
 from processors.models import Lead
 
 
-def enrich(lead: Lead) -> Lead:
-    """Return the lead with its enrichment section (empty until inference lands)."""
-    return lead
+def enrich(lead: Lead, enricher: Enricher) -> Lead:
+    """Return the lead with its enrichment section filled."""
+    return enricher.enrich(lead)

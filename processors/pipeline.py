@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from processors.assign import DefaultQueuePolicy, assign
 from processors.enrich import enrich
+from processors.enrichment.enricher import Enricher
 from processors.lead import new_lead, stamped
 from processors.match import match
 from processors.models import Assignment, Lead, RawLead
@@ -25,8 +26,8 @@ def normalize_stage(raw: RawLead, *, received_at_ms: int, clock: Clock) -> Lead:
     return stamped(lead, "normalize", clock.now_ms())
 
 
-def enrich_stage(lead: Lead, *, clock: Clock) -> Lead:
-    return stamped(enrich(lead), "enrich", clock.now_ms())
+def enrich_stage(lead: Lead, *, enricher: Enricher, clock: Clock) -> Lead:
+    return stamped(enrich(lead, enricher), "enrich", clock.now_ms())
 
 
 def match_stage(lead: Lead, *, clock: Clock) -> Lead:
@@ -50,13 +51,14 @@ class Router:
     policy: DefaultQueuePolicy
     store: AssignmentStore
     clock: Clock
+    enricher: Enricher
 
 
 def route_raw_lead(raw: RawLead, *, received_at_ms: int, router: Router) -> Assignment:
     """Run every stage on one raw lead, in order, as the Kafka pipeline does."""
     clock = router.clock
     lead = normalize_stage(raw, received_at_ms=received_at_ms, clock=clock)
-    lead = enrich_stage(lead, clock=clock)
+    lead = enrich_stage(lead, enricher=router.enricher, clock=clock)
     lead = match_stage(lead, clock=clock)
     lead = segment_stage(lead, clock=clock)
     return assign_stage(lead, policy=router.policy, store=router.store, clock=clock)

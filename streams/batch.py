@@ -91,8 +91,13 @@ def run_batch(
     console = Console(stderr=True)
     source = Path(input_path)
     store, state_used = _store(settings, state)
+    from streams.stages.enrich import build_enricher_for
+
     router = Router(
-        DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock()
+        DefaultQueuePolicy(settings.default_queue, settings.default_channel),
+        store,
+        SystemClock(),
+        build_enricher_for(settings),
     )
     destinations: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

@@ -45,7 +45,13 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
     baseline_rate, _ = _rate(lead_step("pass-through", lambda lead: lead, clock), lead_messages)
     rows = [{"step": "pass-through (decode + encode a Lead)", "leads_per_second": baseline_rate}]
     rows.append({"step": "normalize (JSON in)", "leads_per_second": normalize_rate})
-    for module in (enrich, match, segment):
+    plain = settings.with_overrides(firmographics="none")
+    rate, _ = _rate(enrich.build_step(plain, clock), lead_messages)
+    rows.append({"step": "enrich (no firmographics)", "leads_per_second": rate})
+    with_dataset = settings.with_overrides(firmographics="dataset")
+    rate, _ = _rate(enrich.build_step(with_dataset, clock), lead_messages)
+    rows.append({"step": "enrich (+ dataset firmographics)", "leads_per_second": rate})
+    for module in (match, segment):
         rate, _ = _rate(module.build_step(settings, clock), lead_messages)
         rows.append({"step": module.NAME, "leads_per_second": rate})
     assign_step = assign.build_step(settings, clock, store=InMemoryAssignmentStore())

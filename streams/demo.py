@@ -250,6 +250,8 @@ def measure_pipeline(
     run_id = uuid.uuid4().hex[:8]
     overrides: dict[str, Any] = {
         **DEMO_TUNING,
+        # The demo shows enrichment with the shipped sample dataset unless a provider is configured.
+        "firmographics": "dataset" if settings.firmographics == "none" else settings.firmographics,
         **(tuning or {}),
         "redis_url": redis_url,
         "redis_prefix": f"leadroute-demo-{run_id}",
@@ -315,6 +317,11 @@ def measure_pipeline(
     return summary
 
 
+def _source_of(section: dict[str, Any], name: str) -> str:
+    provenance = (section.get("provenance") or {}).get(name)
+    return provenance["source"] if provenance else "-"
+
+
 def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
     destinations = Counter(f"{e['destination_type']}:{e['destination']}" for e in tally.assigned.values())
     channels = Counter(e["channel"] for e in tally.assigned.values())
@@ -323,6 +330,12 @@ def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
     flags = Counter(
         flag for e in tally.assigned.values() for flag in ((e["lead"]["normalized"] or {}).get("flags") or [])
     )
+    sections = [e["lead"]["enrichment"] or {} for e in tally.assigned.values()]
+    regions = Counter(
+        f"{section.get('region') or 'unknown'} ({_source_of(section, 'region')})" for section in sections
+    )
+    seniority = Counter(section.get("seniority") or "unknown" for section in sections)
+    firmographics = Counter(section.get("firmographics_status") or "off" for section in sections)
     elapsed = max((tally.last_at or time.time()) - tally.started_at, 1e-6)
     hops: dict[str, list[float]] = {}
     for event in tally.assigned.values():
@@ -339,6 +352,9 @@ def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
         "by_channel": dict(channels.most_common()),
         "dlq_reasons": dict(reasons.most_common()),
         "quality_flags": dict(flags.most_common()),
+        "by_region": dict(regions.most_common()),
+        "by_seniority": dict(seniority.most_common()),
+        "firmographics": dict(firmographics.most_common()),
         "latency_ms": {
             "p50": percentile(tally.latencies_ms, 50),
             "p95": percentile(tally.latencies_ms, 95),
@@ -370,6 +386,9 @@ def render(summary: dict[str, Any], console: Console) -> None:
         ("Channels", "by_channel", "channel"),
         ("Dead-letter reasons", "dlq_reasons", "code"),
         ("Data quality flags on assigned leads", "quality_flags", "flag"),
+        ("Regions (and the source that placed them)", "by_region", "region"),
+        ("Seniority from job titles", "by_seniority", "seniority"),
+        ("Firmographics look-ups", "firmographics", "outcome"),
     ):
         if summary[key]:
             table = Table(title=title)

@@ -10,6 +10,7 @@ import logging
 
 from confluent_kafka import KafkaException
 
+from processors.config import ConfigError
 from processors.errors import DependencyUnavailable
 from streams import __version__, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
@@ -50,7 +51,11 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
     port = metrics_port_for(settings, stage, metrics_port)
     server = metrics.serve(settings.metrics_host, port, health) if port else None
     try:
-        app = build_stage(settings, stage, health)
+        try:
+            app = build_stage(settings, stage, health)
+        except (ConfigError, ValueError) as error:
+            log.error("stage %s: bad configuration, not started: %s", stage, error)
+            return EXIT_SETTINGS
         log.info(
             "stage %s: %s → %s (group %s-%s, %s, metrics on :%s)",
             stage,

@@ -110,6 +110,91 @@ class Settings:
         "LEADROUTE_ASSIGNMENT_TTL_DAYS",
         "How long a lead's decision is remembered so a replay gets the same one.",
     )
+    regions_file: str | None = _setting(
+        None,
+        "LEADROUTE_REGIONS_FILE",
+        "YAML region map laid over the shipped one (docs/enrichment.md); refused whole if invalid.",
+    )
+    titles_file: str | None = _setting(
+        None, "LEADROUTE_TITLES_FILE", "Job-title vocabulary YAML used instead of the shipped one."
+    )
+    free_mail_domains: str | None = _setting(
+        None, "LEADROUTE_FREE_MAIL_DOMAINS", "Extra free-mail domains, comma-separated."
+    )
+    disposable_domains: str | None = _setting(
+        None, "LEADROUTE_DISPOSABLE_DOMAINS", "Extra disposable-mail domains, comma-separated."
+    )
+    business_domains: str | None = _setting(
+        None,
+        "LEADROUTE_BUSINESS_DOMAINS",
+        "Domains never treated as free-mail or disposable (e.g. your own), comma-separated.",
+    )
+    firmographics: str = _setting(
+        "none",
+        "LEADROUTE_FIRMOGRAPHICS",
+        "Firmographics provider: none, dataset (a local CSV) or http (a JSON API).",
+    )
+    firmographics_name: str | None = _setting(
+        None,
+        "LEADROUTE_FIRMOGRAPHICS_NAME",
+        "Provider name in provenance (firmographics:<name>); default 'dataset' or the URL's host.",
+    )
+    firmographics_file: str | None = _setting(
+        None,
+        "LEADROUTE_FIRMOGRAPHICS_FILE",
+        "CSV dataset for the dataset provider; unset uses the shipped demo sample.",
+    )
+    firmographics_url: str | None = _setting(
+        None,
+        "LEADROUTE_FIRMOGRAPHICS_URL",
+        "URL template for the http provider, with {domain}, e.g. https://api.example.com/c?d={domain}.",
+    )
+    firmographics_fields: str | None = _setting(
+        None,
+        "LEADROUTE_FIRMOGRAPHICS_FIELDS",
+        "How to read the API's JSON: company_name=a.b,employees=c.d,annual_revenue=…,industry=…,"
+        "hq_country_code=….",
+    )
+    firmographics_headers: str | None = _setting(
+        None,
+        "LEADROUTE_FIRMOGRAPHICS_HEADERS",
+        "Request headers for the http provider, Name=value,Name=value (e.g. an API key).",
+        secret=True,
+    )
+    firmographics_timeout: float = _setting(
+        1.0,
+        "LEADROUTE_FIRMOGRAPHICS_TIMEOUT",
+        "Most seconds one lead may wait on the provider, retries included; then it goes on without.",
+    )
+    firmographics_retries: int = _setting(
+        2, "LEADROUTE_FIRMOGRAPHICS_RETRIES", "Extra attempts after a timeout, 5xx or 429."
+    )
+    firmographics_backoff: float = _setting(
+        0.1, "LEADROUTE_FIRMOGRAPHICS_BACKOFF", "First retry wait in seconds; grows exponentially."
+    )
+    firmographics_breaker_failures: int = _setting(
+        5,
+        "LEADROUTE_FIRMOGRAPHICS_BREAKER_FAILURES",
+        "Failed look-ups in a row that open the circuit (no calls until it resets).",
+    )
+    firmographics_breaker_reset: float = _setting(
+        30.0, "LEADROUTE_FIRMOGRAPHICS_BREAKER_RESET", "Seconds the circuit stays open before a trial."
+    )
+    firmographics_rate_limit: float = _setting(
+        0.0,
+        "LEADROUTE_FIRMOGRAPHICS_RATE_LIMIT",
+        "Most provider requests per second across all enrich workers (shared in Redis); 0 = no limit.",
+    )
+    firmographics_cache_ttl: int = _setting(
+        7 * 86400,
+        "LEADROUTE_FIRMOGRAPHICS_CACHE_TTL",
+        "Seconds a found company is cached in Redis; 0 turns the cache off.",
+    )
+    firmographics_negative_ttl: int = _setting(
+        86400,
+        "LEADROUTE_FIRMOGRAPHICS_NEGATIVE_TTL",
+        "Seconds a 'not found' answer is cached, so unknown domains are not asked again at once.",
+    )
     log_level: str = _setting("INFO", "LEADROUTE_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod
@@ -139,6 +224,14 @@ class Settings:
             raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
         if self.partitions < 1 or self.replication_factor < 1:
             raise ValueError("partitions and replication factor must be at least 1")
+        if self.firmographics not in ("none", "dataset", "http"):
+            raise ValueError("LEADROUTE_FIRMOGRAPHICS must be none, dataset or http")
+        if self.firmographics == "http" and not self.firmographics_url:
+            raise ValueError("LEADROUTE_FIRMOGRAPHICS=http needs LEADROUTE_FIRMOGRAPHICS_URL")
+        if self.firmographics_timeout <= 0:
+            raise ValueError("LEADROUTE_FIRMOGRAPHICS_TIMEOUT must be a positive number of seconds")
+        if min(self.firmographics_retries, self.firmographics_cache_ttl, self.firmographics_negative_ttl) < 0:
+            raise ValueError("firmographics retries and cache TTLs cannot be negative")
         return self
 
     def kafka_client_config(self) -> dict[str, Any]:

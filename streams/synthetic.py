@@ -80,6 +80,80 @@ FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.co.jp", "web.de")
 EMPLOYEES = ("1-10", "11-50", "51-200", "201-500", "501-1,000", "1000+", "250", "12", "5000", "10k", "")
 
 
+#: Industry labels of the synthetic companies (the shipped firmographics sample uses them).
+COMPANY_INDUSTRIES = (
+    "Software",
+    "Financial Services",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Media",
+    "Logistics",
+    "Energy",
+    "Telecommunications",
+)
+#: One company in ten is missing from the sample dataset, as with any real provider.
+_DATASET_GAP = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticCompany:
+    """A company that synthetic leads work at, with the firmographics a provider would hold."""
+
+    name: str
+    domain: str
+    hq_country_code: str
+    employees: int
+    annual_revenue: float
+    industry: str
+    in_dataset: bool
+
+
+def companies(count: int = 400, *, seed: int = 7) -> list[SyntheticCompany]:
+    """A seeded pool of companies across the demo's countries, with unique domains."""
+    rng = random.Random(seed * 7919)
+    fakers = {locale: Faker(locale) for locale, _, _ in LOCALES}
+    for faker in fakers.values():
+        faker.seed_instance(seed)
+    weights = [share for _, _, share in LOCALES]
+    pool: list[SyntheticCompany] = []
+    seen: set[str] = set()
+    while len(pool) < count:
+        locale = rng.choices(LOCALES, weights)[0][0]
+        faker = fakers[locale]
+        domain = faker.domain_name().lower()
+        if domain in seen:
+            continue
+        seen.add(domain)
+        employees = int(10 ** rng.uniform(0.7, 5.0))
+        pool.append(
+            SyntheticCompany(
+                name=faker.company(),
+                domain=domain,
+                hq_country_code=locale.split("_")[1],
+                employees=employees,
+                annual_revenue=float(round(employees * rng.uniform(80_000, 400_000), -3)),
+                industry=rng.choice(COMPANY_INDUSTRIES),
+                in_dataset=len(pool) % _DATASET_GAP != _DATASET_GAP - 1,
+            )
+        )
+    return pool
+
+
+def firmographics_csv(pool: list[SyntheticCompany]) -> str:
+    """The companies a provider knows, in the dataset provider's CSV format."""
+    lines = ["domain,company_name,employees,annual_revenue,industry,hq_country_code"]
+    for company in pool:
+        if company.in_dataset:
+            name = company.name.replace('"', "'")
+            lines.append(
+                f'{company.domain},"{name}",{company.employees},{company.annual_revenue:.0f},'
+                f"{company.industry},{company.hq_country_code}"
+            )
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True, slots=True)
 class SyntheticMessage:
     """One message for leads.raw: a lead (or, rarely, something that is not one)."""
@@ -108,6 +182,7 @@ def generate(
     for faker in fakers.values():
         faker.seed_instance(seed)
     weights = [share for _, _, share in LOCALES]
+    pool = companies(seed=seed)
     for index in range(count):
         lead_id = f"demo-{seed}-{index:07d}"
         roll = rng.random()
@@ -124,8 +199,8 @@ def generate(
             )
             continue
         first, last = faker.first_name(), faker.last_name()
-        company = faker.company()
-        domain = faker.domain_name()
+        employer = rng.choice(pool)
+        company, domain = employer.name, employer.domain
         free_mail = rng.random() < 0.2
         local = f"{first}.{last}".lower().replace(" ", "")
         mailbox_domain = rng.choice(FREE_MAIL) if free_mail else domain

@@ -1,13 +1,17 @@
 """enrich: leads.normalized → leads.enriched.
 
-Passes leads through with the section empty until enrichment lands.
+The enricher is built once at start-up from the settings (shipped reference
+data, the user's overrides, the firmographics provider); a bad file stops the
+stage before it consumes anything, with file, line and reason.
 """
 
 from __future__ import annotations
 
+from processors.enrichment.enricher import Enricher
+from processors.models import Lead
 from processors.pipeline import enrich_stage
 from processors.ports import Clock
-from streams import topics
+from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import StageStep, lead_step
 
@@ -15,6 +19,42 @@ NAME = "enrich"
 INPUT = topics.NORMALIZED
 OUTPUT = topics.ENRICHED
 
+#: The cache must never hold a lead up: a slow Redis counts as a miss.
+_CACHE_SOCKET_TIMEOUT_S = 0.25
 
-def build_step(settings: Settings, clock: Clock) -> StageStep:
-    return lead_step(NAME, lambda lead: enrich_stage(lead, clock=clock), clock)
+
+def record_metrics(lead: Lead) -> None:
+    """Hit rate per field and source, and conflicts, for the enrichment dashboard."""
+    section = lead.get("enrichment")
+    if not section:
+        return
+    metrics.ENRICHED_LEADS.inc()
+    for name, provenance in section["provenance"].items():  # type: ignore[union-attr]
+        metrics.ENRICHED_FIELDS.labels(name, provenance["source"]).inc()
+    for conflict in section["conflicts"]:  # type: ignore[union-attr]
+        metrics.ENRICHMENT_CONFLICTS.labels(conflict["field"]).inc()
+
+
+def build_enricher_for(settings: Settings) -> Enricher:
+    from streams.reference import build_enricher
+
+    client = None
+    if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=_CACHE_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=_CACHE_SOCKET_TIMEOUT_S,
+        )
+    return build_enricher(settings, client)
+
+
+def build_step(settings: Settings, clock: Clock, enricher: Enricher | None = None) -> StageStep:
+    ready = enricher or build_enricher_for(settings)
+    return lead_step(
+        NAME,
+        lambda lead: enrich_stage(lead, enricher=ready, clock=clock),
+        clock,
+        on_output=record_metrics,
+    )

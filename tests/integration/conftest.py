@@ -147,7 +147,7 @@ class PipelineProbe:
 
 @pytest.fixture(scope="session")
 def pipeline_settings(infra: Services) -> Settings:
-    settings = make_settings(infra)
+    settings = make_settings(infra, firmographics="dataset")
     assert all(r.status != "failed" for r in topics.create_topics(settings))
     return settings
 

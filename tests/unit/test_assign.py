@@ -4,12 +4,13 @@ from processors.assign import DefaultQueuePolicy, assign, assignment_id_for
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
 from processors.ports import FrozenClock, InMemoryAssignmentStore
+from tests.enrichers import shipped_enricher
 
 POLICY = DefaultQueuePolicy("triage", "sales")
 
 
 def _router(clock: FrozenClock) -> Router:
-    return Router(POLICY, InMemoryAssignmentStore(), clock)
+    return Router(POLICY, InMemoryAssignmentStore(), clock, shipped_enricher())
 
 
 def test_every_lead_goes_to_the_default_queue_with_a_reason() -> None:
@@ -51,7 +52,7 @@ def test_assign_keeps_the_current_lead_on_a_replayed_event() -> None:
     lead = route_raw_lead(
         raw_lead_from_json({"lead_id": "c", "email": "x@y.io"}),
         received_at_ms=1,
-        router=Router(POLICY, store, clock),
+        router=Router(POLICY, store, clock, shipped_enricher()),
     )["lead"]
     again = assign(lead, policy=POLICY, store=store, clock=clock)
     assert again["lead"] is lead

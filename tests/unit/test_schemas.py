@@ -14,6 +14,7 @@ from processors.pipeline import Router, route_raw_lead
 from processors.ports import FrozenClock, InMemoryAssignmentStore
 from schemas import SCHEMA_DIR, parsed
 from streams.synthetic import generate
+from tests.enrichers import shipped_enricher
 
 SCHEMA = lambda name: fastavro.schema.load_schema(str(SCHEMA_DIR / f"leadroute.{name}.avsc"))  # noqa: E731
 
@@ -34,7 +35,12 @@ def test_every_optional_field_has_a_default_so_readers_can_evolve() -> None:
 
 
 def test_synthetic_leads_produce_schema_valid_leads_and_assignments() -> None:
-    router = Router(DefaultQueuePolicy("q", "sales"), InMemoryAssignmentStore(), FrozenClock(1))
+    router = Router(
+        DefaultQueuePolicy("q", "sales"),
+        InMemoryAssignmentStore(),
+        FrozenClock(1),
+        shipped_enricher("dataset"),
+    )
     lead_schema, assignment_schema = SCHEMA("Lead"), SCHEMA("Assignment")
     checked = 0
     for message in generate(300, seed=3, invalid_share=0, garbage_share=0):

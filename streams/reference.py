@@ -1,0 +1,157 @@
+"""Build the enricher from settings: shipped reference data, user overrides, a provider.
+
+The pure pieces live in ``processors/enrichment/``; this module does the
+reading (shipped YAML, the user's files, the CSV dataset) and the wiring
+(Redis cache, HTTP client). Any bad file is refused here with file, line and
+reason, before a stage starts consuming.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from processors.config import ConfigError, Document, parse_yaml
+from processors.enrichment.emails import DomainLists
+from processors.enrichment.enricher import Enricher
+from processors.enrichment.firmographics import CachedFirmographics, DatasetFirmographics, parse_dataset
+from processors.enrichment.regions import RegionMap
+from processors.enrichment.titles import TitleClassifier
+from processors.ports import FirmographicsProvider
+from streams.settings import Settings
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger(__name__)
+
+SAMPLE_DATASET = Path(__file__).resolve().parent / "data" / "firmographics-sample.csv"
+
+
+def _shipped(name: str) -> Document:
+    text = resources.files("processors.enrichment").joinpath("data", name).read_text(encoding="utf-8")
+    return parse_yaml(text, f"<shipped {name}>")
+
+
+def read_document(path: str | Path) -> Document:
+    """A user's YAML file, or a ConfigError naming it when it cannot be read."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), None, f"cannot read the file: {error.__class__.__name__}") from None
+    return parse_yaml(text, str(path))
+
+
+def region_map(settings: Settings) -> RegionMap:
+    shipped = RegionMap.from_document(_shipped("regions.yaml"))
+    if not settings.regions_file:
+        return shipped
+    return RegionMap.from_document(read_document(settings.regions_file), base=shipped)
+
+
+def title_classifier(settings: Settings) -> TitleClassifier:
+    document = read_document(settings.titles_file) if settings.titles_file else _shipped("titles.yaml")
+    return TitleClassifier.from_document(document)
+
+
+def _domains(text: str | None) -> list[str]:
+    return [item for item in (text or "").split(",") if item.strip()]
+
+
+def domain_lists(settings: Settings) -> DomainLists:
+    return DomainLists().extended(
+        free_mail=_domains(settings.free_mail_domains),
+        disposable=_domains(settings.disposable_domains),
+        business=_domains(settings.business_domains),
+    )
+
+
+def dataset_provider(path: str | Path, name: str = "dataset") -> DatasetFirmographics:
+    """The local dataset provider over a CSV file in the documented format."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), None, f"cannot read the dataset: {error.__class__.__name__}") from None
+    return DatasetFirmographics(name, parse_dataset(text, str(path)))
+
+
+def _headers(text: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for pair in (text or "").split(","):
+        if not pair.strip():
+            continue
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError("LEADROUTE_FIRMOGRAPHICS_HEADERS entries must be Name=value")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def http_provider(settings: Settings) -> FirmographicsProvider:
+    from streams.adapters.http_firmographics import HttpFirmographicsProvider, HttpProviderConfig
+
+    url = settings.firmographics_url or ""
+    name = settings.firmographics_name or urlsplit(url.replace("{domain}", "x")).hostname or "http"
+    config_fields: dict[str, object] = {}
+    if settings.firmographics_fields:
+        config_fields["field_map"] = HttpProviderConfig.parse_field_map(settings.firmographics_fields)
+    config = HttpProviderConfig(
+        name=name,
+        url_template=url,
+        headers=_headers(settings.firmographics_headers),
+        timeout_s=settings.firmographics_timeout,
+        retries=settings.firmographics_retries,
+        backoff_s=settings.firmographics_backoff,
+        breaker_failures=settings.firmographics_breaker_failures,
+        breaker_reset_s=settings.firmographics_breaker_reset,
+        rate_limit_per_s=settings.firmographics_rate_limit,
+        # Redis storage makes the per-second limit one budget for every enrich worker.
+        rate_limit_storage=settings.redis_url if settings.firmographics_rate_limit else "memory://",
+        rate_limit_key_prefix=settings.redis_prefix,
+        **config_fields,  # type: ignore[arg-type]
+    )
+    return HttpFirmographicsProvider(config)
+
+
+def firmographics_provider(
+    settings: Settings, client: redis.Redis | None = None
+) -> FirmographicsProvider | None:
+    """The configured provider, behind the Redis cache when there is a client and a TTL."""
+    if settings.firmographics == "none":
+        return None
+    if settings.firmographics == "dataset":
+        provider: FirmographicsProvider = dataset_provider(
+            settings.firmographics_file or SAMPLE_DATASET, settings.firmographics_name or "dataset"
+        )
+        return provider  # already in memory: a cache would only add a round trip
+    provider = http_provider(settings)
+    if client is None or settings.firmographics_cache_ttl == 0:
+        return provider
+    from streams.adapters.redis_firmographics_cache import RedisFirmographicsCache
+
+    cache = RedisFirmographicsCache(
+        client,
+        prefix=settings.redis_prefix,
+        ttl_s=settings.firmographics_cache_ttl,
+        negative_ttl_s=settings.firmographics_negative_ttl,
+    )
+    return CachedFirmographics(provider, cache)
+
+
+def build_enricher(settings: Settings, client: redis.Redis | None = None) -> Enricher:
+    """Everything the enrich stage needs; raises ConfigError/ValueError on bad configuration."""
+    enricher = Enricher(
+        regions=region_map(settings),
+        titles=title_classifier(settings),
+        lists=domain_lists(settings),
+        firmographics=firmographics_provider(settings, client),
+    )
+    log.info(
+        "enrichment ready: %d regions, firmographics %s",
+        len(enricher.regions.regions),
+        enricher.firmographics.name if enricher.firmographics else "off",
+    )
+    return enricher
