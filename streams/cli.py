@@ -274,6 +274,88 @@ def bench_pipeline(settings: Settings, lead_count: int, rate: float, as_json: bo
         render_rows(rows, f"Pipeline at {rate:g} leads/s")
 
 
+def _exit_on_bad_configuration(error: ValueError) -> None:
+    console.print(f"[red]Invalid configuration:[/] {error}")
+    sys.exit(2)
+
+
+@main.command()
+@click.argument("lead_file", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole lead, enrichment included, as JSON.")
+@with_settings
+def enrich(settings: Settings, lead_file: Any, as_json: bool) -> None:
+    """Show what enrichment infers for one lead (a JSON object in LEAD_FILE or on stdin), and why.
+
+    Uses the same reference data, overrides and firmographics provider as the
+    enrich stage. Exit codes: 0 enriched; 1 not a lead (the reason is printed);
+    2 bad configuration.
+    """
+    from processors.errors import InvalidLead
+    from streams.enrichment_report import enrich_document, render_section
+
+    try:
+        document = json.loads(lead_file.read())
+        lead = enrich_document(settings, document)
+    except json.JSONDecodeError as error:
+        console.print(f"[red]Not JSON:[/] {error.msg} at line {error.lineno}, column {error.colno}")
+        sys.exit(1)
+    except InvalidLead as error:
+        console.print(f"[red]Not a lead ({error.code}):[/] {error.message}")
+        sys.exit(1)
+    except ValueError as error:
+        _exit_on_bad_configuration(error)
+        return
+    if as_json:
+        click.echo(json.dumps(lead, indent=2, ensure_ascii=False))
+    else:
+        render_section(dict(lead["enrichment"] or {}), Console())
+
+
+@main.group()
+def firmographics() -> None:
+    """The firmographics provider: look a domain up, or write the demo's sample dataset."""
+
+
+@firmographics.command("lookup")
+@click.argument("domain")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@with_settings
+def firmographics_lookup(settings: Settings, domain: str, as_json: bool) -> None:
+    """Ask the configured provider (through the cache) about DOMAIN.
+
+    Exit codes: 0 found; 1 not found; 2 bad configuration; 5 the provider
+    could not answer (unavailable, rate limited or circuit open).
+    """
+    from streams.enrichment_report import lookup_domain, render_lookup
+
+    try:
+        provider, answer = lookup_domain(settings, domain)
+    except ValueError as error:
+        _exit_on_bad_configuration(error)
+        return
+    sys.exit(render_lookup(provider, domain, answer, as_json=as_json))
+
+
+@firmographics.command("sample")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    show_default=True,
+    help="Where to write the CSV.",
+)
+@click.option("--companies", "count", type=click.IntRange(1), default=400, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed the demo's leads use too.")
+def firmographics_sample(out_path: str, count: int, seed: int) -> None:
+    """Write a dataset in the documented CSV format for the synthetic companies (what ships for the demo)."""
+    from streams.synthetic import companies, firmographics_csv
+
+    text = firmographics_csv(companies(count, seed=seed))
+    with click.open_file(out_path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 @main.command("config")
 @with_settings
 def show_config(settings: Settings) -> None:

@@ -91,13 +91,20 @@ def _headers(text: str | None) -> dict[str, str]:
 
 
 def http_provider(settings: Settings) -> FirmographicsProvider:
-    from streams.adapters.http_firmographics import HttpFirmographicsProvider, HttpProviderConfig
+    from streams.adapters.http_firmographics import (
+        MAPPABLE_FIELDS,
+        HttpFirmographicsProvider,
+        HttpProviderConfig,
+    )
 
     url = settings.firmographics_url or ""
     name = settings.firmographics_name or urlsplit(url.replace("{domain}", "x")).hostname or "http"
-    config_fields: dict[str, object] = {}
-    if settings.firmographics_fields:
-        config_fields["field_map"] = HttpProviderConfig.parse_field_map(settings.firmographics_fields)
+    # Without a mapping the API is expected to answer with the record's own field names.
+    field_map = (
+        HttpProviderConfig.parse_field_map(settings.firmographics_fields)
+        if settings.firmographics_fields
+        else {name: name for name in MAPPABLE_FIELDS}
+    )
     config = HttpProviderConfig(
         name=name,
         url_template=url,
@@ -111,7 +118,7 @@ def http_provider(settings: Settings) -> FirmographicsProvider:
         # Redis storage makes the per-second limit one budget for every enrich worker.
         rate_limit_storage=settings.redis_url if settings.firmographics_rate_limit else "memory://",
         rate_limit_key_prefix=settings.redis_prefix,
-        **config_fields,  # type: ignore[arg-type]
+        field_map=field_map,
     )
     return HttpFirmographicsProvider(config)
 
