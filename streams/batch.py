@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from processors.assign import DefaultQueuePolicy
+from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
@@ -87,17 +88,17 @@ def run_batch(
     rejects_path: str | None,
     state: str,
     as_json: bool,
+    enricher: Enricher | None = None,
 ) -> int:
     console = Console(stderr=True)
     source = Path(input_path)
     store, state_used = _store(settings, state)
-    from streams.stages.enrich import build_enricher_for
+    if enricher is None:
+        from streams.stages.enrich import build_enricher_for
 
+        enricher = build_enricher_for(settings)
     router = Router(
-        DefaultQueuePolicy(settings.default_queue, settings.default_channel),
-        store,
-        SystemClock(),
-        build_enricher_for(settings),
+        DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock(), enricher
     )
     destinations: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

@@ -60,6 +60,11 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def _exit_on_bad_configuration(error: ValueError) -> None:
+    console.print(f"[red]Invalid configuration:[/] {error}")
+    sys.exit(2)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="leadroute")
 def main() -> None:
@@ -219,13 +224,20 @@ def route(
     """Route a file of leads in-process, with no broker (list imports, dry runs).
 
     Exit codes: 0 every line routed; 1 some lines were rejected (see the
-    summary); 2 bad arguments.
+    summary); 2 bad arguments or configuration.
     """
     from streams.batch import run_batch
+    from streams.stages.enrich import build_enricher_for
 
+    try:
+        enricher = build_enricher_for(settings)
+    except ValueError as error:
+        _exit_on_bad_configuration(error)
+        return
     sys.exit(
         run_batch(
             settings,
+            enricher=enricher,
             input_path=input_path,
             output_path=output_path,
             rejects_path=rejects_path,
@@ -272,11 +284,6 @@ def bench_pipeline(settings: Settings, lead_count: int, rate: float, as_json: bo
         click.echo(json.dumps(rows, indent=2))
     else:
         render_rows(rows, f"Pipeline at {rate:g} leads/s")
-
-
-def _exit_on_bad_configuration(error: ValueError) -> None:
-    console.print(f"[red]Invalid configuration:[/] {error}")
-    sys.exit(2)
 
 
 @main.command()

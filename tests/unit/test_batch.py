@@ -57,3 +57,21 @@ def test_csv_rows_with_empty_cells_and_a_ragged_row(tmp_path: Path) -> None:
 def test_a_clean_file_exits_zero(tmp_path: Path) -> None:
     code, routed, rejected = _run(tmp_path, "leads.jsonl", json.dumps({"email": "a@b.io"}) + "\n")
     assert (code, len(routed), rejected) == (0, 1, [])
+
+
+def test_route_refuses_a_broken_titles_file_with_exit_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text('{"email": "a@acme.io"}\n')
+    titles = tmp_path / "titles.yaml"
+    titles.write_text("seniority: [not, a, mapping]\n")
+    result = CliRunner().invoke(
+        main,
+        ["route", "--input", str(leads), "--output", str(tmp_path / "out.jsonl"), "--state", "memory",
+         "--titles-file", str(titles)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert str(titles) in result.output
