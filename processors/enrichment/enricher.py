@@ -161,6 +161,9 @@ class Enricher:
                 phone = phone_facts(reparsed)
                 draft.flags.add("phone_reparsed")
         self._phone(draft, phone, country, reparse_confidence=country.confidence if country else 1.0)
+        draft.values["phone_valid"] = (
+            phone is not None if (n.get("phone_e164") or n.get("phone_raw")) else None
+        )
         state = self._state(draft, n, phone, country)
         draft.put("postal_code", n.get("postal_code"), EXPLICIT, 1.0)
         self._region(draft, country, state)
@@ -228,11 +231,18 @@ class Enricher:
     ) -> None:
         """Phone facts; time zones only when the number is in the lead's country."""
         if phone is None:
-            for name in ("phone_country_code", "phone_line_type", "phone_locality", "time_zone"):
+            for name in (
+                "phone_e164",
+                "phone_country_code",
+                "phone_line_type",
+                "phone_locality",
+                "time_zone",
+            ):
                 draft.values[name] = None
             draft.values["time_zones"] = []
             return
         scale = reparse_confidence if "phone_reparsed" in draft.flags else 1.0
+        draft.put("phone_e164", phone.e164, PHONE if scale < 1 else EXPLICIT, scale)
         draft.put("phone_country_code", phone.country_code, PHONE, phone.country_confidence * scale)
         draft.put("phone_line_type", phone.line_type, PHONE, 1.0 * scale)
         draft.put("phone_locality", phone.locality, PHONE, (phone.state_confidence or 0.6) * scale)

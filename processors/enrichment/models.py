@@ -78,6 +78,8 @@ class EnrichmentSection(TypedDict):
     sub_region: str | None
     time_zone: str | None
     time_zones: list[str]
+    phone_e164: str | None
+    phone_valid: bool | None
     phone_country_code: str | None
     phone_line_type: str | None
     phone_locality: str | None

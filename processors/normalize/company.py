@@ -121,9 +121,7 @@ def display_name(text: str) -> str:
     if text and _needs_recase(text):
         shouting = text.isupper()
         tokens = text.split(" ")
-        text = " ".join(
-            _recase_token(token, index == 0, shouting) for index, token in enumerate(tokens)
-        )
+        text = " ".join(_recase_token(token, index == 0, shouting) for index, token in enumerate(tokens))
         text = nfc(text)
     return text
 

@@ -23,9 +23,7 @@ _PLAIN_ASCII_HOST = re.compile(
 )
 #: Top-level labels of the special-use names email-validator rejects
 #: ("localhost", "local", "test", "invalid", "arpa", ...): slow path.
-_SPECIAL_USE_TLDS: frozenset[str] = frozenset(
-    name.rsplit(".", 1)[-1] for name in SPECIAL_USE_DOMAIN_NAMES
-)
+_SPECIAL_USE_TLDS: frozenset[str] = frozenset(name.rsplit(".", 1)[-1] for name in SPECIAL_USE_DOMAIN_NAMES)
 
 
 @lru_cache(maxsize=1)

@@ -22,9 +22,7 @@ _NOISE_WORDS = re.compile(
     r"approx(?:imately)?|about|around|circa|ca|c|roughly|est(?:imated)?)\b\.?"
 )
 _NUMBER = r"\d[\d,.' \u2019\u00a0\u202f]*?(?:[.,]\d+)?\s*[km]?"
-_RANGE = re.compile(
-    rf"^(?:between\s+)?({_NUMBER})\s*(?:-|to|and|bis|a|à|until|through)\s*({_NUMBER})$"
-)
+_RANGE = re.compile(rf"^(?:between\s+)?({_NUMBER})\s*(?:-|to|and|bis|a|à|until|through)\s*({_NUMBER})$")
 _SINGLE = re.compile(rf"^({_NUMBER})\s*(\+|or more|and (?:up|above|over)|plus)?$")
 _BOUND = re.compile(
     rf"^(>=|=>|≥|<=|=<|≤|>|<|over|more than|above|greater than|at least|min(?:imum)?|"

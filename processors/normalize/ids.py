@@ -27,9 +27,7 @@ def _canonical(raw: Mapping[str, object]) -> str:
     fields = {
         str(key): value
         for key, value in raw.items()
-        if key != "lead_id"
-        and value is not None
-        and not (isinstance(value, str) and not value.strip())
+        if key != "lead_id" and value is not None and not (isinstance(value, str) and not value.strip())
     }
     try:
         return json.dumps(fields, sort_keys=True, ensure_ascii=True, separators=(",", ":"))

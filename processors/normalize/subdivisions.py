@@ -115,9 +115,7 @@ def _derived_names(name: str) -> Iterator[str]:
         yield without
 
 
-def _add_level(
-    table: dict[str, str], pairs: Iterable[tuple[str, str]], top_level: frozenset[str]
-) -> None:
+def _add_level(table: dict[str, str], pairs: Iterable[tuple[str, str]], top_level: frozenset[str]) -> None:
     """Merge one priority level.
 
     A key naming several subdivisions goes to the single top-level one among
@@ -138,9 +136,7 @@ def _add_level(
 @cache
 def _table(country: str) -> dict[str, str]:
     """Folded key -> full ISO 3166-2 code for one country."""
-    subdivisions = sorted(
-        pycountry.subdivisions.get(country_code=country) or (), key=lambda s: s.code
-    )
+    subdivisions = sorted(pycountry.subdivisions.get(country_code=country) or (), key=lambda s: s.code)
     table: dict[str, str] = {}
     top = frozenset(s.code for s in subdivisions if s.parent_code is None)
     blocked = _NOT_DERIVED.get(country, frozenset())
@@ -164,11 +160,7 @@ def _table(country: str) -> dict[str, str]:
     _add_level(table, ((suffix, code) for suffix, code in codes.items()), top)
     _add_level(
         table,
-        (
-            (alias, codes[suffix])
-            for alias, suffix in ALIASES.get(country, {}).items()
-            if suffix in codes
-        ),
+        ((alias, codes[suffix]) for alias, suffix in ALIASES.get(country, {}).items() if suffix in codes),
         top,
     )
     return table

@@ -110,6 +110,8 @@ def test_a_national_phone_is_read_once_the_country_is_inferred() -> None:
     section = enriched(email="jane@acme.co.uk", phone="020 7946 0958")
     assert section["country_code"] == "GB"
     assert "phone_reparsed" in section["flags"]
+    assert (section["phone_e164"], section["phone_valid"]) == ("+442079460958", True)
+    assert section["provenance"]["phone_e164"]["source"] == "phone"
     assert section["phone_line_type"] == "fixed_line" and section["time_zone"] == "Europe/London"
     assert section["provenance"]["phone_line_type"]["confidence"] < 1
 
@@ -187,6 +189,12 @@ def test_unknown_titles_and_countries_are_flagged_not_guessed() -> None:
     assert section["seniority"] is None and "title_unclassified" in section["flags"]
     assert section["country_code"] is None and "country_unknown" in section["flags"]
     assert section["region"] is None
+
+
+@pytest.mark.parametrize(("phone", "valid"), [("+44 20 7946 0958", True), ("12345", False), (None, None)])
+def test_phone_validity_after_enrichment(phone: str | None, valid: bool | None) -> None:
+    raw = {"email": "jane@acme.com"} | ({"phone": phone} if phone else {})
+    assert enriched(**raw)["phone_valid"] is valid
 
 
 def test_postal_code_is_kept_for_territory_rules() -> None:
