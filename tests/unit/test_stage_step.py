@@ -94,3 +94,34 @@ def test_the_assign_step_emits_a_valid_assignment_event() -> None:
         "sales",
     )
     assert event["rules_version"].startswith("default-queue@")
+
+
+def test_the_enrich_step_counts_filled_fields_by_source_and_conflicts() -> None:
+    from streams import metrics
+
+    def sample(name: str, labels: dict[str, str] | None = None) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
+        _message(
+            json.dumps(
+                {"lead_id": "E1", "email": "a@acme.io", "country": "US", "phone": "+4930123456"}
+            ).encode()
+        )
+    ).value
+    before = (
+        sample("leadroute_enriched_leads_total"),
+        sample("leadroute_enriched_fields_total", {"field": "country_code", "source": "explicit"}),
+        sample("leadroute_enriched_fields_total", {"field": "company_domain", "source": "email_domain"}),
+        sample("leadroute_enrichment_conflicts_total", {"field": "country_code"}),
+    )
+    routed = enrich.build_step(SETTINGS, CLOCK)(_message(lead_bytes))
+    assert routed.destination == OUTPUT
+    assert AvroCodec("Lead").decode(routed.value)["enrichment"]["phone_country_code"] == "DE"
+    after = (
+        sample("leadroute_enriched_leads_total"),
+        sample("leadroute_enriched_fields_total", {"field": "country_code", "source": "explicit"}),
+        sample("leadroute_enriched_fields_total", {"field": "company_domain", "source": "email_domain"}),
+        sample("leadroute_enrichment_conflicts_total", {"field": "country_code"}),
+    )
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
