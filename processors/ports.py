@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
+from processors.crm.models import Candidates, MatchQuery, RecordKind
 from processors.enrichment.models import Lookup
 from processors.models import Assignment
 
@@ -83,3 +85,28 @@ class FirmographicsCache(Protocol):
     def get(self, provider: str, domain: str) -> Lookup | None: ...
 
     def put(self, provider: str, domain: str, lookup: Lookup) -> None: ...
+
+
+class CrmMirror(Protocol):
+    """The read side of the CRM mirror, shaped for one round trip per lead.
+
+    Semantics every implementation keeps (see ``processors/crm/memory.py``):
+    people by email key, phone and name key; accounts by domain; accounts
+    sharing at least one name token, ranked by tokens shared (ties by id),
+    skipping tokens carried by more than ``max_posting`` accounts, at most
+    ``max_candidates``; then, for every candidate, the related accounts
+    (a person's account, an account's parent), contact counts and open
+    opportunities.
+    """
+
+    def candidates(self, query: MatchQuery) -> Candidates: ...
+
+    def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]: ...
+
+
+class CrmMirrorWriter(Protocol):
+    """The write side, used by crm-sync: upserts keep every index exact; deletes remove them."""
+
+    def upsert(self, kind: RecordKind, record: Any) -> None: ...
+
+    def delete(self, kind: RecordKind, record_id: str) -> None: ...

@@ -1,0 +1,107 @@
+"""Which index entries a CRM record owns, so every mirror keeps its indexes exact.
+
+A mirror stores, for each index key, the set of record references that
+carry it. On an update it removes the entries the old version had and the
+new one has not, and adds the new ones; on a delete it removes all of the
+old version's entries. Computing the entries in one pure function means the
+Redis mirror and the in-memory one can never disagree about them, and a
+rename or a domain change leaves no stale entry behind.
+
+Index keys (a mirror adds its own prefix):
+
+=====================  ==================================  =====================
+key                    member                              from
+=====================  ==================================  =====================
+``email:<key>``        ``contact:<id>`` / ``lead:<id>``    person's email match key
+``phone:<e164>``       person ref                          person's phone
+``pname:<key>``        person ref                          person's first and last name
+``people:<account>``   person ref                          contact's account (counts)
+``domain:<domain>``    account id                          each of an account's domains
+``token:<token>``      account id                          each token of the account name
+``children:<parent>``  account id                          account's parent
+``opps:<account>``     opportunity id                      open opportunities only
+=====================  ==================================  =====================
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
+from processors.crm.models import Account, Opportunity, Person, RecordKind
+from processors.normalize.company import normalize_company
+from processors.normalize.emails import normalize_email
+
+#: Tokens too common to find candidates by: they would pull in half the CRM.
+STOP_TOKENS: frozenset[str] = frozenset(
+    {"the", "and", "of", "for", "a", "an", "de", "la", "le", "der", "die", "das", "und", "et", "y", "&"}
+)
+
+
+def person_ref(kind: str, record_id: str) -> str:
+    return f"{kind}:{record_id}"
+
+
+@lru_cache(maxsize=65536)
+def company_tokens(name: str) -> tuple[str, ...]:
+    """Distinct tokens of a company name's match key, legal suffixes and stop words removed."""
+    company = normalize_company(name)
+    if company is None:
+        return ()
+    seen: dict[str, None] = {}
+    for token in company.match_key.split():
+        if token not in STOP_TOKENS and len(token) > 1:
+            seen.setdefault(token, None)
+    return tuple(seen)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+def person_name_key(first_name: str | None, last_name: str | None) -> str | None:
+    """ "jane|doe" for Jane Doe (accents, case and punctuation folded); None without both names."""
+    if not first_name or not last_name:
+        return None
+    first, last = _fold(first_name), _fold(last_name)
+    return f"{first}|{last}" if first and last else None
+
+
+def email_key(email: str | None) -> str | None:
+    if not email:
+        return None
+    parsed = normalize_email(email)
+    return parsed.match_key if parsed else None
+
+
+def index_entries(kind: RecordKind, record: Any) -> frozenset[tuple[str, str]]:
+    """(index key, member) pairs this version of the record owns."""
+    entries: set[tuple[str, str]] = set()
+    if kind == "account":
+        account: Account = record
+        for domain in account["domains"]:
+            entries.add((f"domain:{domain}", account["id"]))
+        for token in company_tokens(account["name"]):
+            entries.add((f"token:{token}", account["id"]))
+        if account["parent_id"]:
+            entries.add((f"children:{account['parent_id']}", account["id"]))
+    elif kind in ("contact", "lead"):
+        person: Person = record
+        ref = person_ref(kind, person["id"])
+        key = email_key(person["email"])
+        if key:
+            entries.add((f"email:{key}", ref))
+        if person["phone"]:
+            entries.add((f"phone:{person['phone']}", ref))
+        name_key = person_name_key(person["first_name"], person["last_name"])
+        if name_key:
+            entries.add((f"pname:{name_key}", ref))
+        if kind == "contact" and person["account_id"]:
+            entries.add((f"people:{person['account_id']}", ref))
+    else:
+        opportunity: Opportunity = record
+        if opportunity["is_open"] and opportunity["account_id"]:
+            entries.add((f"opps:{opportunity['account_id']}", opportunity["id"]))
+    return frozenset(entries)

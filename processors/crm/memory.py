@@ -1,0 +1,123 @@
+"""A CRM mirror held in process memory: for batch routing, simulations and tests.
+
+It is the reference for what a mirror answers; the Redis mirror is tested
+against the same cases.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from processors.crm.indexing import index_entries
+from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
+
+DEFAULT_MAX_CANDIDATES = 25
+DEFAULT_MAX_POSTING = 2000
+
+
+class InMemoryCrmMirror:
+    """Both sides of the mirror protocol over dicts and sets."""
+
+    def __init__(
+        self, *, max_candidates: int = DEFAULT_MAX_CANDIDATES, max_posting: int = DEFAULT_MAX_POSTING
+    ) -> None:
+        self.max_candidates = max_candidates
+        self.max_posting = max_posting
+        self.records: dict[RecordKind, dict[str, Any]] = {
+            "account": {},
+            "contact": {},
+            "lead": {},
+            "opportunity": {},
+        }
+        self.index: defaultdict[str, set[str]] = defaultdict(set)
+
+    # -- write side -------------------------------------------------------
+
+    def upsert(self, kind: RecordKind, record: Any) -> None:
+        old = self.records[kind].get(record["id"])
+        before = index_entries(kind, old) if old is not None else frozenset()
+        after = index_entries(kind, record)
+        for key, member in before - after:
+            self._discard(key, member)
+        for key, member in after - before:
+            self.index[key].add(member)
+        self.records[kind][record["id"]] = record
+
+    def delete(self, kind: RecordKind, record_id: str) -> None:
+        old = self.records[kind].pop(record_id, None)
+        if old is None:
+            return
+        for key, member in index_entries(kind, old):
+            self._discard(key, member)
+
+    def _discard(self, key: str, member: str) -> None:
+        members = self.index.get(key)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self.index[key]
+
+    # -- read side --------------------------------------------------------
+
+    def _people(self, key: str) -> list[Person]:
+        found = []
+        for ref in sorted(self.index.get(key, ())):
+            kind, record_id = ref.split(":", 1)
+            person = self.records[kind].get(record_id)  # type: ignore[index]
+            if person is not None:
+                found.append(person)
+        return found
+
+    def _accounts(self, ids: Sequence[str]) -> list[Account]:
+        table = self.records["account"]
+        return [table[i] for i in ids if i in table]
+
+    def candidates(self, query: MatchQuery) -> Candidates:
+        people_by_email = self._people(f"email:{query.email_key}") if query.email_key else []
+        people_by_phone = self._people(f"phone:{query.phone}") if query.phone else []
+        people_by_name = self._people(f"pname:{query.person_name_key}") if query.person_name_key else []
+        by_domain = (
+            self._accounts(sorted(self.index.get(f"domain:{query.domain}", ()))) if query.domain else []
+        )
+        shared: Counter[str] = Counter()
+        for token in query.name_tokens:
+            posting = self.index.get(f"token:{token}", set())
+            if len(posting) <= self.max_posting:
+                shared.update(posting)
+        ranked = sorted(shared, key=lambda account_id: (-shared[account_id], account_id))
+        by_name = self._accounts(ranked[: self.max_candidates])
+
+        related: dict[str, Account] = {}
+        table = self.records["account"]
+        wanted = {p["account_id"] for p in (*people_by_email, *people_by_phone, *people_by_name)}
+        wanted |= {a["parent_id"] for a in (*by_domain, *by_name)}
+        for account_id in wanted:
+            if account_id and account_id in table:
+                related[account_id] = table[account_id]
+        for account in list(related.values()):
+            parent = account["parent_id"]
+            if parent and parent in table:
+                related.setdefault(parent, table[parent])
+
+        every = {a["id"] for a in (*by_domain, *by_name)} | related.keys()
+        counts = {account_id: len(self.index.get(f"people:{account_id}", ())) for account_id in every}
+        opportunities: dict[str, list[Opportunity]] = {}
+        for account_id in every:
+            ids = sorted(self.index.get(f"opps:{account_id}", ()))
+            if ids:
+                opportunities[account_id] = [self.records["opportunity"][i] for i in ids]
+        return Candidates(
+            people_by_email=people_by_email,
+            people_by_phone=people_by_phone,
+            people_by_name=people_by_name,
+            accounts_by_domain=by_domain,
+            accounts_by_name=by_name,
+            related_accounts=related,
+            contact_counts=counts,
+            open_opportunities=opportunities,
+        )
+
+    def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
+        return [self.candidates(query) for query in queries]
