@@ -24,6 +24,20 @@ DLQ = "leads.dlq"
 #: Every topic the pipeline uses, in flow order.
 PIPELINE_TOPICS: tuple[str, ...] = (RAW, NORMALIZED, ENRICHED, MATCHED, SEGMENTED, ASSIGNED, DLQ)
 
+#: CRM change events: compacted, keyed by record id, a null value (tombstone) deletes.
+CRM_ACCOUNTS = "crm.accounts"
+CRM_CONTACTS = "crm.contacts"
+CRM_LEADS = "crm.leads"
+CRM_OPPORTUNITIES = "crm.opportunities"
+CRM_TOPICS: dict[str, str] = {
+    "account": CRM_ACCOUNTS,
+    "contact": CRM_CONTACTS,
+    "lead": CRM_LEADS,
+    "opportunity": CRM_OPPORTUNITIES,
+}
+COMPACTED: frozenset[str] = frozenset(CRM_TOPICS.values())
+ALL_TOPICS: tuple[str, ...] = (*PIPELINE_TOPICS, *CRM_TOPICS.values())
+
 
 def name(settings: Settings, base: str) -> str:
     return settings.topic_prefix + base
@@ -41,9 +55,14 @@ def admin_client(settings: Settings) -> AdminClient:
 
 
 def create_topics(settings: Settings, *, timeout: float = 30.0) -> list[TopicResult]:
-    """Create every pipeline topic that does not exist yet; existing ones are left alone."""
+    """Create every topic that does not exist yet; existing ones are left alone.
+
+    The CRM topics are compacted, so replaying them from the start always
+    rebuilds the current CRM mirror, however old the first events are.
+    """
     admin = admin_client(settings)
-    wanted = [name(settings, base) for base in PIPELINE_TOPICS]
+    wanted = [name(settings, base) for base in ALL_TOPICS]
+    compacted = {name(settings, base) for base in COMPACTED}
     existing = set(admin.list_topics(timeout=timeout).topics)
     results = [TopicResult(topic, "exists") for topic in wanted if topic in existing]
     missing = [topic for topic in wanted if topic not in existing]
@@ -51,7 +70,10 @@ def create_topics(settings: Settings, *, timeout: float = 30.0) -> list[TopicRes
         futures = admin.create_topics(
             [
                 NewTopic(
-                    topic, num_partitions=settings.partitions, replication_factor=settings.replication_factor
+                    topic,
+                    num_partitions=settings.partitions,
+                    replication_factor=settings.replication_factor,
+                    config={"cleanup.policy": "compact"} if topic in compacted else {},
                 )
                 for topic in missing
             ],

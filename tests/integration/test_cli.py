@@ -71,7 +71,7 @@ def test_topics_create_is_idempotent(infra: Services) -> None:
     assert second.returncode == 0, second.stderr
     results = json.loads(second.stdout)
     assert {r["status"] for r in results} == {"exists"}
-    assert [r["topic"] for r in results] == [topics.name(settings, t) for t in topics.PIPELINE_TOPICS]
+    assert [r["topic"] for r in results] == [topics.name(settings, t) for t in topics.ALL_TOPICS]
 
 
 def test_a_stage_refuses_to_start_without_its_topics(infra: Services) -> None:
