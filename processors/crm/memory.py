@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from processors.crm.indexing import index_entries
+from processors.crm.indexing import index_entries, prepared
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
 
 DEFAULT_MAX_CANDIDATES = 25
@@ -36,6 +36,7 @@ class InMemoryCrmMirror:
     # -- write side -------------------------------------------------------
 
     def upsert(self, kind: RecordKind, record: Any) -> None:
+        record = prepared(kind, record)
         old = self.records[kind].get(record["id"])
         before = index_entries(kind, old) if old is not None else frozenset()
         after = index_entries(kind, record)
