@@ -74,7 +74,7 @@ def build_application(settings: Settings, stage: str, health: Health) -> Applica
     )
 
 
-def _topic(app: Application, settings: Settings, base: str, codec: AvroCodec | None) -> Topic:
+def topic_for(app: Application, settings: Settings, base: str, codec: AvroCodec | None) -> Topic:
     return app.topic(
         topics.name(settings, base),
         key_deserializer="bytes",
@@ -90,10 +90,10 @@ def _topic(app: Application, settings: Settings, base: str, codec: AvroCodec | N
 def wire(app: Application, settings: Settings, stage: str, step: StageStep) -> None:
     """input topic → step → output topic or DLQ."""
     module = STAGES[stage]
-    source = _topic(app, settings, module.INPUT, None)
+    source = topic_for(app, settings, module.INPUT, None)
     destinations = {
-        "output": _topic(app, settings, module.OUTPUT, step.output),
-        DLQ_ROUTE: _topic(app, settings, topics.DLQ, DEAD_LETTER),
+        "output": topic_for(app, settings, module.OUTPUT, step.output),
+        DLQ_ROUTE: topic_for(app, settings, topics.DLQ, DEAD_LETTER),
     }
     out_counters = {route: RECORDS_OUT.labels(stage, topic.name) for route, topic in destinations.items()}
 
@@ -124,6 +124,11 @@ def wire(app: Application, settings: Settings, stage: str, step: StageStep) -> N
 def build_stage(settings: Settings, stage: str, health: Health, clock: Clock | None = None) -> Application:
     logging.getLogger("quixstreams").setLevel(max(logging.WARNING, logging.getLogger().level))
     app = build_application(settings, stage, health)
-    step = STAGES[stage].build_step(settings, clock or SystemClock())
-    wire(app, settings, stage, step)
+    module = STAGES[stage]
+    step = module.build_step(settings, clock or SystemClock())
+    custom_wire = getattr(module, "wire", None)
+    if custom_wire is not None:  # stages that are not one input → one output (crm-sync)
+        custom_wire(app, settings, step)
+    else:
+        wire(app, settings, stage, step)
     return app

@@ -15,7 +15,7 @@ from processors.errors import DependencyUnavailable
 from streams import __version__, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
 from streams.settings import Settings
-from streams.stages.registry import STAGES, stage_index
+from streams.stages.registry import STAGES, stage_index, topics_needed
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def metrics_port_for(settings: Settings, stage: str, explicit: int | None = None
 
 def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None) -> int:
     module = STAGES[stage]
-    needed = [topics.name(settings, t) for t in (module.INPUT, module.OUTPUT, topics.DLQ)]
+    needed = [topics.name(settings, t) for t in topics_needed(module)]
     try:
         missing = topics.missing_topics(settings, needed)
     except KafkaException as error:
@@ -59,8 +59,8 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
         log.info(
             "stage %s: %s → %s (group %s-%s, %s, metrics on :%s)",
             stage,
-            topics.name(settings, module.INPUT),
-            topics.name(settings, module.OUTPUT),
+            ", ".join(topics.name(settings, t) for t in getattr(module, "INPUTS", (module.INPUT,))),
+            topics.name(settings, module.OUTPUT) if module.OUTPUT else "the CRM mirror in Redis",
             settings.group_prefix,
             stage,
             settings.processing_guarantee,

@@ -28,9 +28,13 @@ COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadro
             # enrich stage
             "leadroute_enriched_leads_total", "leadroute_enriched_fields_total",
             "leadroute_enrichment_conflicts_total", "leadroute_firmographics_lookups_total",
-            "leadroute_firmographics_errors_total", "leadroute_firmographics_cache_total"]
+            "leadroute_firmographics_errors_total", "leadroute_firmographics_cache_total",
+            # match stage (CRM matching) and crm-sync
+            "leadroute_crm_matches_total", "leadroute_crm_duplicates_total",
+            "leadroute_crm_review_total", "leadroute_crm_sync_events_total"]
 GAUGES = ["leadroute_consumer_lag", "leadroute_last_processed_timestamp_seconds",
-          "leadroute_stage_info", "leadroute_firmographics_circuit_open"]
+          "leadroute_stage_info", "leadroute_firmographics_circuit_open",
+          "leadroute_crm_mirror_records"]
 HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
               "leadroute_firmographics_request_seconds"]
 ALLOWED = set(COUNTERS + GAUGES + ["up"])
