@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from processors.assign import DefaultQueuePolicy, assign
+from processors.crm.matcher import Matcher
 from processors.enrich import enrich
 from processors.enrichment.enricher import Enricher
 from processors.lead import new_lead, stamped
 from processors.match import match
 from processors.models import Assignment, Lead, RawLead
 from processors.normalize import lead_id_for, normalize_lead
-from processors.ports import AssignmentStore, Clock
+from processors.ports import AssignmentStore, Clock, CrmMirror
 from processors.segment import segment
 
 
@@ -30,8 +31,8 @@ def enrich_stage(lead: Lead, *, enricher: Enricher, clock: Clock) -> Lead:
     return stamped(enrich(lead, enricher), "enrich", clock.now_ms())
 
 
-def match_stage(lead: Lead, *, clock: Clock) -> Lead:
-    return stamped(match(lead), "match", clock.now_ms())
+def match_stage(lead: Lead, *, matcher: Matcher, mirror: CrmMirror, clock: Clock) -> Lead:
+    return stamped(match(lead, matcher, mirror), "match", clock.now_ms())
 
 
 def segment_stage(lead: Lead, *, clock: Clock) -> Lead:
@@ -52,6 +53,8 @@ class Router:
     store: AssignmentStore
     clock: Clock
     enricher: Enricher
+    matcher: Matcher
+    mirror: CrmMirror
 
 
 def route_raw_lead(raw: RawLead, *, received_at_ms: int, router: Router) -> Assignment:
@@ -59,6 +62,6 @@ def route_raw_lead(raw: RawLead, *, received_at_ms: int, router: Router) -> Assi
     clock = router.clock
     lead = normalize_stage(raw, received_at_ms=received_at_ms, clock=clock)
     lead = enrich_stage(lead, enricher=router.enricher, clock=clock)
-    lead = match_stage(lead, clock=clock)
+    lead = match_stage(lead, matcher=router.matcher, mirror=router.mirror, clock=clock)
     lead = segment_stage(lead, clock=clock)
     return assign_stage(lead, policy=router.policy, store=router.store, clock=clock)

@@ -20,11 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from processors.assign import DefaultQueuePolicy
+from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
-from processors.ports import AssignmentStore, InMemoryAssignmentStore, SystemClock
+from processors.ports import AssignmentStore, CrmMirror, InMemoryAssignmentStore, SystemClock
 from streams import embedded
 from streams.settings import Settings
 
@@ -67,12 +68,18 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
         yield number, {key: value for key, value in row.items() if value not in _EMPTY}
 
 
-def _store(settings: Settings, state: str) -> tuple[AssignmentStore, str]:
+def _store(settings: Settings, state: str) -> tuple[AssignmentStore, CrmMirror, str]:
+    """Decision store and CRM mirror: both in Redis, or both in memory (an empty CRM)."""
     if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
-        return InMemoryAssignmentStore(), "memory"
+        return InMemoryAssignmentStore(), InMemoryCrmMirror(), "memory"
     from streams.adapters.redis_assignments import RedisAssignmentStore
+    from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
-    return RedisAssignmentStore.from_settings(settings), f"redis ({settings.redis_url})"
+    return (
+        RedisAssignmentStore.from_settings(settings),
+        RedisCrmMirror.from_settings(settings),
+        f"redis ({settings.redis_url})",
+    )
 
 
 def _count_lines(path: Path) -> int:
@@ -92,13 +99,20 @@ def run_batch(
 ) -> int:
     console = Console(stderr=True)
     source = Path(input_path)
-    store, state_used = _store(settings, state)
+    store, mirror, state_used = _store(settings, state)
     if enricher is None:
         from streams.stages.enrich import build_enricher_for
 
         enricher = build_enricher_for(settings)
+    from streams.stages.match import matcher_for
+
     router = Router(
-        DefaultQueuePolicy(settings.default_queue, settings.default_channel), store, SystemClock(), enricher
+        DefaultQueuePolicy(settings.default_queue, settings.default_channel),
+        store,
+        SystemClock(),
+        enricher,
+        matcher_for(settings),
+        mirror,
     )
     destinations: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

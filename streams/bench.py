@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from processors.crm.memory import InMemoryCrmMirror
 from processors.ports import InMemoryAssignmentStore, SystemClock
 from streams.settings import Settings
 from streams.stages import assign, enrich, match, normalize, segment
@@ -50,9 +51,10 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
         enricher.clear_caches()  # each variant starts cold, as a fresh worker would
         rate, _ = _rate(enrich.build_step(settings, clock, enricher), lead_messages)
         rows.append({"step": f"enrich ({label}, cold caches)", "leads_per_second": rate})
-    for module in (match, segment):
-        rate, _ = _rate(module.build_step(settings, clock), lead_messages)
-        rows.append({"step": module.NAME, "leads_per_second": rate})
+    rate, _ = _rate(match.build_step(settings, clock, mirror=InMemoryCrmMirror()), lead_messages)
+    rows.append({"step": "match (empty in-memory CRM; see 'bench match')", "leads_per_second": rate})
+    rate, _ = _rate(segment.build_step(settings, clock), lead_messages)
+    rows.append({"step": segment.NAME, "leads_per_second": rate})
     assign_step = assign.build_step(settings, clock, store=InMemoryAssignmentStore())
     rate, _ = _rate(assign_step, lead_messages)
     rows.append({"step": "assign (in-memory store)", "leads_per_second": rate})

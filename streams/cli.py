@@ -22,7 +22,15 @@ console = Console(stderr=True)
 
 def _option_for(spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     kind = str(spec.type)
-    click_type: Any = int if kind.startswith("int") else float if kind.startswith("float") else str
+    click_type: Any = (
+        bool
+        if kind.startswith("bool")
+        else int
+        if kind.startswith("int")
+        else float
+        if kind.startswith("float")
+        else str
+    )
     default = spec.default if spec.default is not None else "unset"
     return click.option(
         "--" + spec.name.replace("_", "-"),

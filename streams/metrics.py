@@ -78,6 +78,30 @@ STAGE_INFO = Gauge(
     registry=REGISTRY,
 )
 
+# CRM matching and the CRM mirror.
+CRM_MATCHES = Counter(
+    "leadroute_crm_matches",
+    "Leads matched to an account or a person, by what matched (account_domain, account_fuzzy_name, "
+    "account_person, person_email, person_phone, person_fuzzy_name) and none for no match at all.",
+    ["method"],
+    registry=REGISTRY,
+)
+CRM_DUPLICATES = Counter(
+    "leadroute_crm_duplicates", "Leads that already exist in the CRM as a lead or contact.", registry=REGISTRY
+)
+CRM_REVIEW = Counter(
+    "leadroute_crm_review", "Matches in the low-confidence band, flagged for review.", registry=REGISTRY
+)
+CRM_SYNC_EVENTS = Counter(
+    "leadroute_crm_sync_events",
+    "CRM change events applied to the mirror, by record kind and operation (upsert, delete).",
+    ["kind", "operation"],
+    registry=REGISTRY,
+)
+CRM_MIRROR_RECORDS = Gauge(
+    "leadroute_crm_mirror_records", "Records in the CRM mirror, by kind.", ["kind"], registry=REGISTRY
+)
+
 # Enrichment: hit rate per field and source is enriched_fields / enriched_leads.
 ENRICHED_LEADS = Counter(
     "leadroute_enriched_leads", "Leads the enrich stage completed.", registry=REGISTRY

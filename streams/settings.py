@@ -195,6 +195,26 @@ class Settings:
         "LEADROUTE_FIRMOGRAPHICS_NEGATIVE_TTL",
         "Seconds a 'not found' answer is cached, so unknown domains are not asked again at once.",
     )
+    match_accept_score: float = _setting(
+        92.0,
+        "LEADROUTE_MATCH_ACCEPT_SCORE",
+        "Fuzzy company-name score (0-100) at which a lead is matched to an account.",
+    )
+    match_review_score: float = _setting(
+        85.0,
+        "LEADROUTE_MATCH_REVIEW_SCORE",
+        "Scores from here up to the accept score match but are flagged for review; below, no match.",
+    )
+    match_person_score: float = _setting(
+        90.0,
+        "LEADROUTE_MATCH_PERSON_SCORE",
+        "Company similarity needed to call a same-name person a duplicate.",
+    )
+    match_roll_up_to_parent: bool = _setting(
+        False,
+        "LEADROUTE_MATCH_ROLL_UP_TO_PARENT",
+        "Match a subsidiary's leads to its parent account (true/false).",
+    )
     log_level: str = _setting("INFO", "LEADROUTE_LOG_LEVEL", "DEBUG, INFO, WARNING or ERROR.")
 
     @classmethod
@@ -224,6 +244,11 @@ class Settings:
             raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
         if self.partitions < 1 or self.replication_factor < 1:
             raise ValueError("partitions and replication factor must be at least 1")
+        if not 0 <= self.match_review_score <= self.match_accept_score <= 100:
+            raise ValueError(
+                "match scores must satisfy 0 <= LEADROUTE_MATCH_REVIEW_SCORE "
+                "<= LEADROUTE_MATCH_ACCEPT_SCORE <= 100"
+            )
         if self.firmographics not in ("none", "dataset", "http"):
             raise ValueError("LEADROUTE_FIRMOGRAPHICS must be none, dataset or http")
         if self.firmographics == "http" and not self.firmographics_url:
@@ -301,6 +326,13 @@ def parse_kafka_config(text: str | None) -> dict[str, str]:
 
 def _parse(annotation: Any, text: str, env: str) -> Any:
     kind = str(annotation)
+    if kind.startswith("bool"):
+        lowered = text.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{env}={text!r} is not true or false")
     try:
         if kind.startswith("int"):
             return int(text)

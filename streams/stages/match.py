@@ -1,13 +1,21 @@
-"""match: leads.enriched → leads.matched.
+"""match: leads.enriched → leads.matched, against the CRM mirror that crm-sync keeps in Redis.
 
-Passes leads through with the section empty until matching lands.
+One Redis round trip per lead (a server-side script gathers every candidate);
+Redis being down stops the stage so the lead is retried, never dead-lettered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from processors.crm.matcher import MatchConfig, Matcher
+
+from processors.crm.models import Candidates, MatchQuery
+from processors.errors import DependencyUnavailable
+from processors.models import Lead
 from processors.pipeline import match_stage
-from processors.ports import Clock
-from streams import topics
+from processors.ports import Clock, CrmMirror
+from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import StageStep, lead_step
 
@@ -16,5 +24,73 @@ INPUT = topics.ENRICHED
 OUTPUT = topics.MATCHED
 
 
-def build_step(settings: Settings, clock: Clock) -> StageStep:
-    return lead_step(NAME, lambda lead: match_stage(lead, clock=clock), clock)
+def matcher_for(settings: Settings) -> Matcher:
+    return Matcher(
+        MatchConfig(
+            accept_score=settings.match_accept_score,
+            review_score=settings.match_review_score,
+            person_accept_score=settings.match_person_score,
+            roll_up_to_parent=settings.match_roll_up_to_parent,
+        )
+    )
+
+
+def record_metrics(lead: Lead) -> None:
+    """Match rate by method, no-match rate, duplicate and review rates."""
+    section = lead.get("crm")
+    if not section:
+        return
+    person, account = section.get("person"), section.get("account")
+    if account:
+        metrics.CRM_MATCHES.labels(f"account_{account['method']}").inc()  # type: ignore[index]
+    if person:
+        metrics.CRM_MATCHES.labels(f"person_{person['method']}").inc()  # type: ignore[index]
+        metrics.CRM_DUPLICATES.inc()
+    if not account and not person:
+        metrics.CRM_MATCHES.labels("none").inc()
+    if section.get("review"):
+        metrics.CRM_REVIEW.inc()
+
+
+class _GuardedMirror:
+    """Turns a Redis failure into DependencyUnavailable, so the stage stops instead of dead-lettering."""
+
+    def __init__(self, mirror: CrmMirror) -> None:
+        self._mirror = mirror
+
+    def candidates(self, query: MatchQuery) -> Candidates:
+        try:
+            return self._mirror.candidates(query)
+        except Exception as error:
+            import redis
+
+            if isinstance(error, redis.RedisError | OSError):
+                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
+            raise
+
+    def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
+        try:
+            return self._mirror.candidates_many(queries)
+        except Exception as error:
+            import redis
+
+            if isinstance(error, redis.RedisError | OSError):
+                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
+            raise
+
+
+def build_step(
+    settings: Settings, clock: Clock, mirror: CrmMirror | None = None, matcher: Matcher | None = None
+) -> StageStep:
+    if mirror is None:
+        from streams.adapters.redis_crm_mirror import RedisCrmMirror
+
+        mirror = _GuardedMirror(RedisCrmMirror.from_settings(settings))
+    ready_matcher = matcher or matcher_for(settings)
+    ready_mirror = mirror
+    return lead_step(
+        NAME,
+        lambda lead: match_stage(lead, matcher=ready_matcher, mirror=ready_mirror, clock=clock),
+        clock,
+        on_output=record_metrics,
+    )

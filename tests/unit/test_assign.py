@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from processors.crm.matcher import Matcher
+
 from processors.assign import DefaultQueuePolicy, assign, assignment_id_for
+from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
 from processors.ports import FrozenClock, InMemoryAssignmentStore
@@ -10,7 +13,9 @@ POLICY = DefaultQueuePolicy("triage", "sales")
 
 
 def _router(clock: FrozenClock) -> Router:
-    return Router(POLICY, InMemoryAssignmentStore(), clock, shipped_enricher())
+    return Router(
+        POLICY, InMemoryAssignmentStore(), clock, shipped_enricher(), Matcher(), InMemoryCrmMirror()
+    )
 
 
 def test_every_lead_goes_to_the_default_queue_with_a_reason() -> None:
@@ -52,7 +57,7 @@ def test_assign_keeps_the_current_lead_on_a_replayed_event() -> None:
     lead = route_raw_lead(
         raw_lead_from_json({"lead_id": "c", "email": "x@y.io"}),
         received_at_ms=1,
-        router=Router(POLICY, store, clock, shipped_enricher()),
+        router=Router(POLICY, store, clock, shipped_enricher(), Matcher(), InMemoryCrmMirror()),
     )["lead"]
     again = assign(lead, policy=POLICY, store=store, clock=clock)
     assert again["lead"] is lead

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import fastavro.schema
 import fastavro.validation
+from processors.crm.matcher import Matcher
 
 from processors.assign import DefaultQueuePolicy
+from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
 from processors.ports import FrozenClock, InMemoryAssignmentStore
@@ -40,6 +42,8 @@ def test_synthetic_leads_produce_schema_valid_leads_and_assignments() -> None:
         InMemoryAssignmentStore(),
         FrozenClock(1),
         shipped_enricher("dataset"),
+        Matcher(),
+        InMemoryCrmMirror(),
     )
     lead_schema, assignment_schema = SCHEMA("Lead"), SCHEMA("Assignment")
     checked = 0
