@@ -371,6 +371,51 @@ def firmographics_sample(out_path: str, count: int, seed: int) -> None:
         handle.write(text)
 
 
+@bench.command("match")
+@click.option(
+    "--accounts",
+    type=click.IntRange(100),
+    default=100_000,
+    show_default=True,
+    help="Accounts in the synthetic CRM loaded into Redis (with their contacts and deals).",
+)
+@click.option(
+    "--leads",
+    "lead_count",
+    type=click.IntRange(100),
+    default=10_000,
+    show_default=True,
+    help="Labelled leads to match.",
+)
+@click.option(
+    "--batch", type=click.IntRange(1), default=200, show_default=True, help="Leads per Redis round trip."
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_settings
+def bench_match(
+    settings: Settings, accounts: int, lead_count: int, batch: int, seed: int, as_json: bool
+) -> None:
+    """Match quality (precision, recall, F1 per method) and leads/s against a synthetic CRM in Redis.
+
+    The CRM is written under its own key prefix and deleted afterwards.
+    """
+    from streams.bench_match import render_bench_match, run_bench_match
+
+    summary = run_bench_match(
+        settings,
+        accounts=accounts,
+        lead_count=lead_count,
+        seed=seed,
+        batch=batch,
+        console=None if as_json else console,
+    )
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        render_bench_match(summary, Console())
+
+
 @main.command("config")
 @with_settings
 def show_config(settings: Settings) -> None:

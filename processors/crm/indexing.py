@@ -39,20 +39,34 @@ STOP_TOKENS: frozenset[str] = frozenset(
 )
 
 
+#: Words this long are also indexed by their first and last letters (see company_tokens).
+AFFIX_MIN_LENGTH = 6
+AFFIX_LENGTH = 4
+
+
 def person_ref(kind: str, record_id: str) -> str:
     return f"{kind}:{record_id}"
 
 
 @lru_cache(maxsize=65536)
 def company_tokens(name: str) -> tuple[str, ...]:
-    """Distinct tokens of a company name's match key, legal suffixes and stop words removed."""
+    """Distinct tokens of a company name's match key, legal suffixes and stop words removed.
+
+    Long words also yield "<first four>~" and "~<last four>" tokens, so a name
+    with a typo in one word still finds its account among the candidates.
+    """
     company = normalize_company(name)
     if company is None:
         return ()
     seen: dict[str, None] = {}
-    for token in company.match_key.split():
-        if token not in STOP_TOKENS and len(token) > 1:
-            seen.setdefault(token, None)
+    words = [token for token in company.match_key.split() if token not in STOP_TOKENS and len(token) > 1]
+    seen.update(dict.fromkeys(words))
+    for word in words:
+        if len(word) >= AFFIX_MIN_LENGTH:
+            # A typo rarely touches both ends of a long word: "glboex" still shares "~boex"
+            # with "globex", so the account is at least a candidate to be scored.
+            seen.setdefault(f"{word[:AFFIX_LENGTH]}~", None)
+            seen.setdefault(f"~{word[-AFFIX_LENGTH:]}", None)
     return tuple(seen)
 
 
