@@ -166,6 +166,13 @@ def run(settings: Settings, stage: str, stage_port: int | None) -> None:
     default=0.0,
     help="Publish at this many leads per second (0: all at once, the default).",
 )
+@click.option(
+    "--crm-accounts",
+    type=click.IntRange(0),
+    default=2000,
+    show_default=True,
+    help="Accounts in the synthetic CRM published first (the demo leads' companies among them); 0: none.",
+)
 @with_settings
 def demo(
     settings: Settings,
@@ -175,6 +182,7 @@ def demo(
     timeout: float,
     external_kafka: bool,
     rate: float,
+    crm_accounts: int,
 ) -> None:
     """Run the whole pipeline on an embedded broker and watch synthetic leads get routed.
 
@@ -192,6 +200,7 @@ def demo(
             timeout=timeout,
             external_kafka=external_kafka,
             rate=rate,
+            crm_accounts=crm_accounts,
         )
     )
 

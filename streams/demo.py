@@ -136,6 +136,30 @@ def _publish(
         log.error("%d leads could not be published: %s", len(errors), errors[0])
 
 
+def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, console: Console | None) -> int:
+    """Publish a synthetic CRM (the demo leads' companies first) and wait until crm-sync holds it."""
+    if accounts <= 0:
+        return 0
+    from streams.adapters.redis_crm_mirror import RedisCrmMirror
+    from streams.crm_load import CrmPublisher
+    from streams.crm_synthetic import generate_crm
+
+    publisher = CrmPublisher(settings)
+    records = list(generate_crm(accounts, seed=seed, demo_seed=seed))
+    for kind, record in records:
+        publisher.publish(kind, record)
+    publisher.flush()
+    wanted = sum(1 for kind, _ in records if kind == "account")
+    if console is not None:
+        console.print(f"published a synthetic CRM of {wanted} accounts; waiting for crm-sync to mirror it…")
+    mirror = RedisCrmMirror.from_settings(settings)
+    while time.monotonic() < deadline:
+        if mirror.sizes().get("account", 0) >= wanted:
+            return wanted
+        time.sleep(0.25)
+    raise TimeoutError("crm-sync did not mirror the synthetic CRM in time")
+
+
 def _warm_up(settings: Settings, producer: Producer, consumer: Consumer, deadline: float) -> float:
     """Route one probe lead first, so the figures measure routing, not consumer start-up.
 
@@ -204,6 +228,7 @@ def _collect(
 def run_demo(
     settings: Settings,
     *,
+    crm_accounts: int = 2000,
     lead_count: int,
     as_json: bool,
     seed: int,
@@ -221,6 +246,7 @@ def run_demo(
         external_kafka=external_kafka,
         rate=rate,
         console=console,
+        crm_accounts=crm_accounts,
     )
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -239,6 +265,7 @@ def measure_pipeline(
     rate: float = 0.0,
     tuning: dict[str, Any] | None = None,
     console: Console | None = None,
+    crm_accounts: int = 0,
 ) -> dict[str, Any]:
     """Start everything, publish synthetic leads, wait for each outcome, stop, summarise."""
     broker = None if external_kafka else embedded.start_broker()
@@ -279,6 +306,7 @@ def measure_pipeline(
         if console is not None:
             console.print("waiting for every stage to join its consumer group…")
         producer = _producer(settings)
+        crm_loaded = _load_crm(settings, crm_accounts, seed, deadline, console)
         ready_after = _warm_up(settings, producer, consumer, deadline)
         messages = list(generate(lead_count, seed=seed))
         tally = Tally(lead_ids={m.lead_id for m in messages if m.lead_id})
@@ -311,6 +339,7 @@ def measure_pipeline(
             forget_prefix(redis_url, settings.redis_prefix)
     summary = summarise(tally, lead_count)
     summary["pipeline_ready_seconds"] = round(ready_after, 2)
+    summary["crm_accounts"] = crm_loaded
     summary["publish_rate"] = rate or "burst"
     summary["processing_guarantee"] = settings.processing_guarantee
     summary["commit_interval_s"] = settings.commit_interval
@@ -336,6 +365,23 @@ def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
     )
     seniority = Counter(section.get("seniority") or "unknown" for section in sections)
     firmographics = Counter(section.get("firmographics_status") or "off" for section in sections)
+    crm_sections = [e["lead"].get("crm") or {} for e in tally.assigned.values()]
+    crm = Counter(
+        f"account by {(section.get('account') or {}).get('method')}"
+        if section.get("account")
+        else "no account"
+        for section in crm_sections
+    )
+    crm.update(
+        label
+        for section in crm_sections
+        for label, present in (
+            ("duplicate of a CRM person", section.get("is_duplicate")),
+            ("open opportunity", section.get("has_open_opportunity")),
+            ("flagged for review", section.get("review")),
+        )
+        if present
+    )
     elapsed = max((tally.last_at or time.time()) - tally.started_at, 1e-6)
     hops: dict[str, list[float]] = {}
     for event in tally.assigned.values():
@@ -355,6 +401,7 @@ def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
         "by_region": dict(regions.most_common()),
         "by_seniority": dict(seniority.most_common()),
         "firmographics": dict(firmographics.most_common()),
+        "crm": dict(crm.most_common()),
         "latency_ms": {
             "p50": percentile(tally.latencies_ms, 50),
             "p95": percentile(tally.latencies_ms, 95),
@@ -389,6 +436,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
         ("Regions (and the source that placed them)", "by_region", "region"),
         ("Seniority from job titles", "by_seniority", "seniority"),
         ("Firmographics look-ups", "firmographics", "outcome"),
+        ("CRM matching", "crm", "outcome"),
     ):
         if summary[key]:
             table = Table(title=title)
