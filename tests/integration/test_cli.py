@@ -17,6 +17,7 @@ import pytest
 
 from streams import topics
 from streams.settings import Settings, settings_env
+from streams.stages.registry import STAGES
 from tests.integration.conftest import PipelineProbe, make_settings
 from tests.services import Services
 
@@ -97,7 +98,7 @@ def test_run_all_routes_a_lead_then_stops_on_sigterm_without_orphans(infra: Serv
         probe.publish(json.dumps({"lead_id": lead_id, "email": "ops@example.org"}).encode())
         probe.wait_for(lambda: probe.assigned_for(lead_id))
         stages = _children(supervisor.pid)
-        assert len(stages) == 5
+        assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
         started = time.monotonic()
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(20) == 0
@@ -119,10 +120,10 @@ def test_a_killed_supervisor_leaves_no_orphans(infra: Services) -> None:
         [*LEADROUTE, "run", "all"], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 20
-    while len(_children(supervisor.pid)) < 5 and time.monotonic() < deadline:
+    while len(_children(supervisor.pid)) < len(STAGES) and time.monotonic() < deadline:
         time.sleep(0.2)
     stages = _children(supervisor.pid)
-    assert len(stages) == 5
+    assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
     supervisor.kill()
     supervisor.wait()
     deadline = time.monotonic() + 20
@@ -142,7 +143,7 @@ def test_run_all_restarts_a_stage_that_dies(infra: Services) -> None:
     probe = PipelineProbe(settings)
     try:
         deadline = time.monotonic() + 20
-        while len(_children(supervisor.pid)) < 5 and time.monotonic() < deadline:
+        while len(_children(supervisor.pid)) < len(STAGES) and time.monotonic() < deadline:
             time.sleep(0.2)
         before = set(_children(supervisor.pid))
         victim = next(pid for pid in before if b"enrich" in Path(f"/proc/{pid}/cmdline").read_bytes())
@@ -150,11 +151,11 @@ def test_run_all_restarts_a_stage_that_dies(infra: Services) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             now = set(_children(supervisor.pid))
-            if len(now) == 5 and victim not in now:
+            if len(now) == len(STAGES) and victim not in now:
                 break
             time.sleep(0.2)
         assert victim not in _children(supervisor.pid)
-        assert len(_children(supervisor.pid)) == 5, "the dead stage was not restarted"
+        assert len(_children(supervisor.pid)) == len(STAGES), "the dead stage was not restarted"
         lead_id = f"restart-{uuid.uuid4().hex[:8]}"
         probe.publish(json.dumps({"lead_id": lead_id, "email": "ops@example.org"}).encode())
         probe.wait_for(lambda: probe.assigned_for(lead_id))

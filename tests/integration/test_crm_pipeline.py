@@ -90,11 +90,25 @@ def test_crm_changes_reach_the_mirror_and_leads_match_existing_accounts(probe: P
     crm = _lead(probe, email=f"Known.Person@{primary}")["crm"]
     assert crm["is_duplicate"] is True and crm["person"]["owner_id"] == "owner-03"
 
-    # A domain change and a delete keep the mirror exact: the old domain no longer matches.
+    # A domain change, a rename and an owner change keep the mirror exact.
     moved = account | {"domains": [primary]}
     _publish(producer, probe, "account", *crm_events.encode("account", moved))
     producer.flush(10)
     _wait_until(lambda: not mirror.candidates(MatchQuery(domain=alternate)).accounts_by_domain)
+    renamed = moved | {"name": f"Qwerty{run} Holdings", "owner_id": "owner-09"}
+    _publish(producer, probe, "account", *crm_events.encode("account", renamed))
+    producer.flush(10)
+    old_word, new_word = word.lower(), f"qwerty{run}"
+
+    def by_name(token: str) -> list[str]:
+        return [a["id"] for a in mirror.candidates(MatchQuery(name_tokens=(token,))).accounts_by_name]
+
+    _wait_until(lambda: by_name(new_word) == [account["id"]])
+    assert account["id"] not in by_name(old_word)  # no stale name index entry
+    owners = [a["owner_id"] for a in mirror.candidates(MatchQuery(domain=primary)).accounts_by_domain]
+    assert owners == ["owner-09"]
+    crm = _lead(probe, email=f"pat@{primary}")["crm"]
+    assert crm["account"]["owner_id"] == "owner-09" and crm["account"]["name"] == renamed["name"]
     _publish(producer, probe, "account", *crm_events.tombstone("account", account["id"]))
     producer.flush(10)
     _wait_until(lambda: not mirror.candidates(MatchQuery(domain=primary)).accounts_by_domain)
