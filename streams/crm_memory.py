@@ -1,15 +1,18 @@
 """How much Redis the CRM mirror needs, and how fast it answers, on a synthetic CRM.
 
-Used by ``leadroute bench match`` and to state the memory figure in the README.
+For ``leadroute bench match`` and the memory figure in the README; run by hand
+with ``python -m streams.crm_memory [accounts] [redis url] [workers]`` (use a
+database of its own: ``used_memory`` is server-wide).
 The synthetic CRM is made for speed (no name library) but shaped like a real
 one where it matters for the mirror:
 
 * Accounts: names of one or two distinctive words drawn from 120k invented
-  words (two or three of ~700 syllables) with a skewed (power-law) frequency,
+  words (two or three of 728 syllables) with a skewed (power-law) frequency,
   so postings, and those of the four-letter word ends indexed for typos, run
-  from one account to a few thousand; 25% add a trade word (300 of them, ~800 accounts each,
-  like "dental" or "plumbing"); 60% add a generic word (20 of them, tens of
-  thousands each, like "solutions": skipped as busier than ``max_posting``);
+  from one account to a few thousand (at 1M accounts, an affix posting has a
+  median of ~100 accounts, p90 ~650); 25% add a trade word (300 of them, ~800
+  accounts each, like "dental"); 60% add a generic word (20 of them, ~30k
+  accounts each, like "solutions": skipped as busier than ``max_posting``);
   most end in a legal form. One primary domain, 20% an alternate; 10% have a
   parent account. Ids are 18 characters, as CRM ids usually are.
 * Per account on average: 2 contacts (0 to 4, at its domain, with a phone),
@@ -43,36 +46,12 @@ LEADS_PER_ACCOUNT = 0.2
 OPPORTUNITIES_PER_ACCOUNT = 0.5
 OPEN_OPPORTUNITY_SHARE = 0.4
 
-#: Syllables for invented words: onset + vowel (+ coda), ~400 of them, so that the
+#: Syllables for invented words: onset + vowel (+ coda), 728 of them, so that the
 #: four-letter ends of long words, indexed for typo tolerance, are as varied as real ones.
 _ONSETS = (
-    "b",
-    "br",
-    "c",
-    "d",
-    "dr",
-    "f",
-    "g",
-    "gr",
-    "h",
-    "j",
-    "k",
-    "kl",
-    "l",
-    "m",
-    "n",
-    "p",
-    "pr",
-    "qu",
-    "r",
-    "s",
-    "st",
-    "t",
-    "tr",
-    "v",
-    "w",
-    "z",
-)
+    "b", "br", "c", "d", "dr", "f", "g", "gr", "h", "j", "k", "kl", "l",
+    "m", "n", "p", "pr", "qu", "r", "s", "st", "t", "tr", "v", "w", "z",
+)  # fmt: skip
 _VOWELS = ("a", "e", "i", "o", "u", "ei", "ou")
 _CODAS = ("", "n", "r", "x")
 _SYLLABLES = tuple(onset + vowel + coda for onset in _ONSETS for vowel in _VOWELS for coda in _CODAS)

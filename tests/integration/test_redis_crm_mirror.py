@@ -374,6 +374,20 @@ def test_a_failing_look_up_fails_the_batch_and_leaves_the_connection_usable(
     assert stored.candidates_many(queries) == expected
 
 
+def test_look_ups_can_use_another_connection(make_redis_mirror: Any, client: redis.Redis) -> None:
+    """Look-ups go to ``reader`` (in production a replica); writes stay on the client."""
+    stored = make_redis_mirror(**OPTIONS)
+    load_records(stored, scenario())
+    reader = redis.Redis.from_url(REDIS_URL)
+    try:
+        via_reader = RedisCrmMirror(client, prefix=stored.prefix, reader=reader, **OPTIONS)
+        queries = list(QUERIES.values())
+        assert via_reader.candidates_many(queries) == stored.candidates_many(queries)
+        assert via_reader.candidates(queries[0]) == stored.candidates(queries[0])
+    finally:
+        reader.close()
+
+
 def test_a_lost_script_cache_is_reloaded(make_redis_mirror: Any) -> None:
     stored = make_redis_mirror(**OPTIONS)
     load_records(stored, scenario())
