@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from processors.crm.matcher import MatchConfig, Matcher
-
 from processors.crm.models import Candidates, MatchQuery
 from processors.errors import DependencyUnavailable
 from processors.models import Lead

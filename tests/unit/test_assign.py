@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from processors.crm.matcher import Matcher
-
 from processors.assign import DefaultQueuePolicy, assign, assignment_id_for
+from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead

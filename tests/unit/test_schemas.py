@@ -7,9 +7,9 @@ from pathlib import Path
 
 import fastavro.schema
 import fastavro.validation
-from processors.crm.matcher import Matcher
 
 from processors.assign import DefaultQueuePolicy
+from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
