@@ -119,13 +119,15 @@ def test_a_killed_supervisor_leaves_no_orphans(infra: Services) -> None:
     supervisor = subprocess.Popen(
         [*LEADROUTE, "run", "all"], env=_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 20
-    while len(_children(supervisor.pid)) < len(STAGES) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stages = _children(supervisor.pid)
-    assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
-    supervisor.kill()
-    supervisor.wait()
+    try:
+        deadline = time.monotonic() + 20
+        while len(_children(supervisor.pid)) < len(STAGES) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stages = _children(supervisor.pid)
+        assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
+    finally:
+        supervisor.kill()  # also when the assertion fails: never leave a supervisor behind
+        supervisor.wait()
     deadline = time.monotonic() + 20
     while any(_alive(pid) for pid in stages) and time.monotonic() < deadline:
         time.sleep(0.2)
