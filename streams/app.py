@@ -87,6 +87,20 @@ def topic_for(app: Application, settings: Settings, base: str, codec: AvroCodec 
     )
 
 
+def current_message(value: bytes | None, key: bytes | None, timestamp: int, headers: Any) -> Message:
+    """The message Quix is processing, with where it came from (for DLQ envelopes)."""
+    context = message_context()
+    return Message(
+        value=value,
+        key=key,
+        headers=header_list(headers),
+        topic=context.topic,
+        partition=context.partition,
+        offset=context.offset,
+        timestamp_ms=timestamp,
+    )
+
+
 def wire(app: Application, settings: Settings, stage: str, step: StageStep) -> None:
     """input topic → step → output topic or DLQ."""
     module = STAGES[stage]
@@ -98,18 +112,7 @@ def wire(app: Application, settings: Settings, stage: str, step: StageStep) -> N
     out_counters = {route: RECORDS_OUT.labels(stage, topic.name) for route, topic in destinations.items()}
 
     def handle(value: bytes | None, key: bytes | None, timestamp: int, headers: Any) -> Routed:
-        context = message_context()
-        routed = step(
-            Message(
-                value=value,
-                key=key,
-                headers=header_list(headers),
-                topic=context.topic,
-                partition=context.partition,
-                offset=context.offset,
-                timestamp_ms=timestamp,
-            )
-        )
+        routed = step(current_message(value, key, timestamp, headers))
         out_counters[routed.destination].inc()
         return routed
 

@@ -107,28 +107,35 @@ class StageStep:
         return routed
 
     def _dead_letter(self, message: Message, error: InvalidLead, progress: Progress) -> Routed:
-        metrics.DLQ.labels(self.stage, error.code).inc()
-        log.info(
-            "dead-lettered %s[%d]@%d at stage %s: %s",
-            message.topic,
-            message.partition,
-            message.offset,
-            self.stage,
-            error.code,
-        )
-        record = dlq.envelope(
-            stage=self.stage,
-            error=error,
-            value=message.value,
-            key=message.key,
-            headers=message.headers,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            failed_at_ms=self.clock.now_ms(),
-            lead_id=progress.lead_id,
-        )
-        return Routed(DEAD_LETTER, message.key, dlq.DEAD_LETTER.encode(record), progress.lead_id, error.code)
+        return dead_letter(self.stage, message, error, self.clock, progress.lead_id)
+
+
+def dead_letter(
+    stage: str, message: Message, error: InvalidLead, clock: Clock, lead_id: str | None = None
+) -> Routed:
+    """The DLQ record for ``message``: counted, logged without personal data, and routed."""
+    metrics.DLQ.labels(stage, error.code).inc()
+    log.info(
+        "dead-lettered %s[%d]@%d at stage %s: %s",
+        message.topic,
+        message.partition,
+        message.offset,
+        stage,
+        error.code,
+    )
+    record = dlq.envelope(
+        stage=stage,
+        error=error,
+        value=message.value,
+        key=message.key,
+        headers=message.headers,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        failed_at_ms=clock.now_ms(),
+        lead_id=lead_id,
+    )
+    return Routed(DEAD_LETTER, message.key, dlq.DEAD_LETTER.encode(record), lead_id, error.code)
 
 
 def lead_step(

@@ -19,7 +19,7 @@ from processors.errors import DependencyUnavailable, InvalidLead
 from processors.ports import Clock, CrmMirrorWriter
 from streams import dlq, metrics, topics
 from streams.settings import Settings
-from streams.stages.base import DEAD_LETTER, Message, Routed
+from streams.stages.base import Message, Routed, dead_letter
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CrmSyncStep:
                     "Publish deletes with the record id as the key.",
                 )
         except InvalidLead as error:
-            return self._dead_letter(message, error)
+            return dead_letter(NAME, message, error, self.clock)
         try:
             if record is None:
                 self.mirror.delete(kind, message.key.decode("utf-8", "replace"))  # type: ignore[arg-type, union-attr]
@@ -91,30 +91,6 @@ class CrmSyncStep:
         except Exception as error:  # noqa: BLE001 - a gauge must never stop the sync
             log.debug("could not read mirror sizes: %s", error)
 
-    def _dead_letter(self, message: Message, error: InvalidLead) -> Routed:
-        metrics.DLQ.labels(NAME, error.code).inc()
-        log.info(
-            "dead-lettered %s[%d]@%d at stage %s: %s",
-            message.topic,
-            message.partition,
-            message.offset,
-            NAME,
-            error.code,
-        )
-        record = dlq.envelope(
-            stage=NAME,
-            error=error,
-            value=message.value,
-            key=message.key,
-            headers=message.headers,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            failed_at_ms=self.clock.now_ms(),
-            lead_id=None,
-        )
-        return Routed(DEAD_LETTER, message.key, dlq.DEAD_LETTER.encode(record), None, error.code)
-
 
 def _is_redis_error(error: Exception) -> bool:
     import redis
@@ -134,27 +110,13 @@ def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None 
 
 def wire(app: Any, settings: Settings, step: CrmSyncStep) -> None:
     """Every CRM topic → the mirror; unreadable events → leads.dlq (in the same transaction)."""
-    from quixstreams import message_context
-
-    from streams.app import topic_for
-    from streams.serde import header_list
+    from streams.app import current_message, topic_for
 
     dead_letters = topic_for(app, settings, topics.DLQ, dlq.DEAD_LETTER)
     out = metrics.RECORDS_OUT.labels(NAME, dead_letters.name)
 
     def handle(value: bytes | None, key: bytes | None, timestamp: int, headers: Any) -> Routed | None:
-        context = message_context()
-        routed = step(
-            Message(
-                value=value,
-                key=key,
-                headers=header_list(headers),
-                topic=context.topic,
-                partition=context.partition,
-                offset=context.offset,
-                timestamp_ms=timestamp,
-            )
-        )
+        routed = step(current_message(value, key, timestamp, headers))
         if routed is not None:
             out.inc()
         return routed
