@@ -39,6 +39,24 @@ def infra() -> Iterator[Services]:
             forget_prefix(found.redis_url, prefix)
 
 
+@pytest.fixture
+def redis_url(infra: Services) -> str:
+    """The Redis the suite uses (see tests/services.py for how it is chosen)."""
+    return infra.redis_url
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    """A connection to that Redis, for tests of the Redis adapters."""
+    connection = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis at {redis_url} does not answer: {error}")
+    yield connection
+    connection.close()
+
+
 def make_settings(infra: Services, **overrides: Any) -> Settings:
     """Settings isolated by a unique topic, group and Redis prefix."""
     run = uuid.uuid4().hex[:8]

@@ -1,13 +1,12 @@
 """The firmographics cache and the shared rate limit against a real Redis.
 
-Redis is the one from LEADROUTE_REDIS_URL, else the local one (db 15); every
+Redis is the suite's (the `client` fixture in conftest.py); every
 key lives under a prefix unique to the test and is deleted afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 import uuid
@@ -22,12 +21,10 @@ from streams import metrics
 from streams.adapters.http_firmographics import HttpFirmographicsProvider, HttpProviderConfig
 from streams.adapters.redis_assignments import forget_prefix
 from streams.adapters.redis_firmographics_cache import RedisFirmographicsCache
-from tests.services import LOCAL_REDIS
 from tests.unit.test_http_firmographics import ACME, FIELD_MAP, ScriptedServer, answer
 
 pytestmark = pytest.mark.integration
 
-REDIS_URL = os.environ.get("LEADROUTE_REDIS_URL", LOCAL_REDIS)
 
 RECORD = FirmographicsRecord(
     domain="acme.com",
@@ -40,21 +37,10 @@ RECORD = FirmographicsRecord(
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
+def prefix(redis_url: str) -> Iterator[str]:
     name = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     yield name
-    forget_prefix(REDIS_URL, name)
-
-
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis at {REDIS_URL} does not answer: {error}")
-    yield connection
-    connection.close()
+    forget_prefix(redis_url, name)
 
 
 @pytest.fixture
@@ -230,11 +216,11 @@ def _worker(server: ScriptedServer, name: str, prefix: str, storage: str) -> Htt
 
 
 def test_workers_share_one_rate_limit_through_redis(
-    server: ScriptedServer, client: redis.Redis, prefix: str, provider_name: str
+    server: ScriptedServer, client: redis.Redis, prefix: str, provider_name: str, redis_url: str
 ) -> None:
     server.script("acme.com", answer(ACME))
-    first = _worker(server, provider_name, prefix, REDIS_URL)
-    second = _worker(server, provider_name, prefix, REDIS_URL)
+    first = _worker(server, provider_name, prefix, redis_url)
+    second = _worker(server, provider_name, prefix, redis_url)
     try:
         from_first = [first.lookup("acme.com").outcome for _ in range(3)]
         from_second = second.lookup("acme.com").outcome

@@ -1,13 +1,12 @@
 """The Redis CRM mirror against a real Redis, held to the in-memory mirror's answers.
 
-Redis is the one from LEADROUTE_REDIS_URL, else the local one (db 15); every
+Redis is the suite's (the `client` fixture in conftest.py); every
 key lives under a prefix unique to the test and is deleted afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import uuid
 from collections.abc import Iterator
@@ -28,11 +27,8 @@ from streams.adapters.redis_crm_mirror import (
 )
 from streams.crm_memory import SyntheticCrm, load_records, measure_lookup_rate, measure_mirror_memory
 from streams.settings import Settings
-from tests.services import LOCAL_REDIS
 
 pytestmark = pytest.mark.integration
-
-REDIS_URL = os.environ.get("LEADROUTE_REDIS_URL", LOCAL_REDIS)
 
 
 # -- records ---------------------------------------------------------------
@@ -194,17 +190,6 @@ QUERIES: dict[str, MatchQuery] = {
 
 
 # -- fixtures --------------------------------------------------------------
-
-
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    connection = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
-    try:
-        connection.ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis at {REDIS_URL} does not answer: {error}")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture
@@ -374,11 +359,13 @@ def test_a_failing_look_up_fails_the_batch_and_leaves_the_connection_usable(
     assert stored.candidates_many(queries) == expected
 
 
-def test_look_ups_can_use_another_connection(make_redis_mirror: Any, client: redis.Redis) -> None:
+def test_look_ups_can_use_another_connection(
+    make_redis_mirror: Any, client: redis.Redis, redis_url: str
+) -> None:
     """Look-ups go to ``reader`` (in production a replica); writes stay on the client."""
     stored = make_redis_mirror(**OPTIONS)
     load_records(stored, scenario())
-    reader = redis.Redis.from_url(REDIS_URL)
+    reader = redis.Redis.from_url(redis_url)
     try:
         via_reader = RedisCrmMirror(client, prefix=stored.prefix, reader=reader, **OPTIONS)
         queries = list(QUERIES.values())
@@ -664,10 +651,10 @@ def test_stored_form_round_trips_and_is_compact() -> None:
     assert index_entries("account", decode_record("account", stored)) == index_entries("account", record)
 
 
-def test_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis) -> None:
+def test_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis, redis_url: str) -> None:
     prefix = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     kept = f"{prefix}:{{lead:1}}:assignment"
-    stored = RedisCrmMirror.from_settings(Settings.from_env({}, redis_url=REDIS_URL, redis_prefix=prefix))
+    stored = RedisCrmMirror.from_settings(Settings.from_env({}, redis_url=redis_url, redis_prefix=prefix))
     try:
         stored.upsert("account", account("A1", "Acme", ["acme.com"]))
         client.set(kept, "kept")
