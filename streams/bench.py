@@ -17,7 +17,7 @@ from processors.crm.memory import InMemoryCrmMirror
 from processors.ports import InMemoryAssignmentStore, SystemClock
 from streams.settings import Settings
 from streams.stages import assign, enrich, match, normalize, segment
-from streams.stages.base import Message, StageStep, lead_step
+from streams.stages.base import BatchStep, Message, StageStep, lead_step
 from streams.synthetic import generate
 
 
@@ -28,9 +28,18 @@ def _messages(values: list[bytes]) -> list[Message]:
     ]
 
 
-def _rate(step: StageStep, messages: list[Message]) -> tuple[float, list[bytes]]:
+def _rate(
+    step: StageStep | BatchStep, messages: list[Message], batch_size: int = 500
+) -> tuple[float, list[bytes]]:
     started = time.perf_counter()
-    outputs = [step(message).value for message in messages]
+    if isinstance(step, BatchStep):
+        outputs = [
+            routed.value
+            for start in range(0, len(messages), batch_size)
+            for routed in step(messages[start : start + batch_size])
+        ]
+    else:
+        outputs = [step(message).value for message in messages]
     return len(messages) / (time.perf_counter() - started), outputs
 
 

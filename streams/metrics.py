@@ -39,6 +39,13 @@ RECORDS_OUT = Counter(
     "leadroute_records_out", "Records produced to an output topic.", ["stage", "topic"], registry=REGISTRY
 )
 DLQ = Counter("leadroute_dlq", "Records dead-lettered, by error code.", ["stage", "code"], registry=REGISTRY)
+BATCH_SIZE = Histogram(
+    "leadroute_batch_size",
+    "Records per batch in the stages that batch their Redis look-ups (match, assign).",
+    ["stage"],
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+    registry=REGISTRY,
+)
 PROCESSING_SECONDS = Histogram(
     "leadroute_processing_seconds",
     "Time spent decoding, processing and encoding one record.",

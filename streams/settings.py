@@ -68,6 +68,12 @@ class Settings:
         "LEADROUTE_COMMIT_INTERVAL",
         "Seconds between commits; with exactly-once it is each hop's latency floor.",
     )
+    batch_size: int = _setting(
+        500,
+        "LEADROUTE_BATCH_SIZE",
+        "Most leads the match and assign stages decide with one Redis round trip; a batch also "
+        "ends at every commit.",
+    )
     fetch_wait_max_ms: int | None = _setting(
         None,
         "LEADROUTE_FETCH_WAIT_MAX_MS",
@@ -242,6 +248,8 @@ class Settings:
             raise ValueError("LEADROUTE_AUTO_OFFSET_RESET must be earliest or latest")
         if self.commit_interval <= 0:
             raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
+        if not 1 <= self.batch_size <= 10_000:
+            raise ValueError("LEADROUTE_BATCH_SIZE must be between 1 and 10000")
         if self.partitions < 1 or self.replication_factor < 1:
             raise ValueError("partitions and replication factor must be at least 1")
         if not 0 <= self.match_review_score <= self.match_accept_score <= 100:

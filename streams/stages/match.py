@@ -1,22 +1,23 @@
 """match: leads.enriched → leads.matched, against the CRM mirror that crm-sync keeps in Redis.
 
-One Redis round trip per lead (a server-side script gathers every candidate);
-Redis being down stops the stage so the lead is retried, never dead-lettered.
+One Redis round trip per batch of leads (a server-side script gathers every
+lead's candidates, pipelined); Redis being down stops the stage so the batch is
+retried, never dead-lettered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from processors.crm.matcher import MatchConfig, Matcher
+from processors.crm.matcher import MatchConfig, Matcher, match_leads
 from processors.crm.models import Candidates, MatchQuery
 from processors.errors import DependencyUnavailable
+from processors.lead import stamped
 from processors.models import Lead
-from processors.pipeline import match_stage
 from processors.ports import Clock, CrmMirror
 from streams import metrics, topics
 from streams.settings import Settings
-from streams.stages.base import StageStep, lead_step
+from streams.stages.base import BatchStep, lead_batch_step
 
 NAME = "match"
 INPUT = topics.ENRICHED
@@ -80,16 +81,17 @@ class _GuardedMirror:
 
 def build_step(
     settings: Settings, clock: Clock, mirror: CrmMirror | None = None, matcher: Matcher | None = None
-) -> StageStep:
+) -> BatchStep:
     if mirror is None:
         from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
         mirror = _GuardedMirror(RedisCrmMirror.from_settings(settings))
     ready_matcher = matcher or matcher_for(settings)
     ready_mirror = mirror
-    return lead_step(
-        NAME,
-        lambda lead: match_stage(lead, matcher=ready_matcher, mirror=ready_mirror, clock=clock),
-        clock,
-        on_output=record_metrics,
-    )
+
+    def match_batch(leads: list[Lead]) -> list[Lead]:
+        matched = match_leads(leads, ready_matcher, ready_mirror)
+        now = clock.now_ms()
+        return [stamped(lead, NAME, now) for lead in matched]
+
+    return lead_batch_step(NAME, match_batch, clock, on_output=record_metrics)
