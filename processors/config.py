@@ -64,7 +64,11 @@ def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], source: str)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, index), lines, source) for index, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or node.start_mark
+        raise ConfigError(source, mark.line + 1, f"not a value YAML can read: {error.problem}") from None
 
 
 def parse_yaml(text: str, source: str) -> Document:
