@@ -1,14 +1,26 @@
-"""Segmentation stage: size band, vertical, territory, seniority tier, score.
+"""Segmentation stage: size and revenue band, vertical, seniority tier, source channel, score.
 
-Status: segment definitions are not built yet. Leads pass through with their
-``segment`` section left empty, as the README's status table says.
+The work is done by :class:`~processors.segmentation.Segmenter` from definitions
+in ``processors/segmentation/data/segments.yaml`` (overridable with
+``LEADROUTE_SEGMENTS_FILE``; see docs/segmentation.md). Territories are left to
+the rule engine at assign time.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 from processors.models import Lead
+from processors.segmentation import Segmenter, shipped_definitions
 
 
-def segment(lead: Lead) -> Lead:
-    """Return the lead with its segment section (empty until segmentation lands)."""
-    return lead
+@cache
+def shipped_segmenter() -> Segmenter:
+    """The segmenter for the shipped definitions, built once per process."""
+    return Segmenter(shipped_definitions())
+
+
+def segment(lead: Lead, segmenter: Segmenter | None = None) -> Lead:
+    """Return the lead with its segment section filled (shipped definitions when none is given)."""
+    ready = segmenter or shipped_segmenter()
+    return {**lead, "segment": dict(ready.segment(lead))}

@@ -158,6 +158,14 @@ FIRMOGRAPHICS_CACHE = Counter(
     registry=REGISTRY,
 )
 
+# Segmentation: the label values are the segments file's names, so they stay few.
+SEGMENTED_LEADS = Counter(
+    "leadroute_segmented_leads",
+    "Leads segmented, by size band and vertical ('none' when not decided).",
+    ["size_band", "vertical"],
+    registry=REGISTRY,
+)
+
 
 class Health:
     """What /healthz reports: the stage loop is running and the broker is reachable."""
@@ -229,3 +237,49 @@ def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server
+
+# Routing rules and assignment decisions.
+RULES_RELOADS = Counter(
+    "leadroute_rules_reloads",
+    "Rule-file versions loaded or refused by the assign stage (refused: the previous version kept routing).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+RULES_VERSION = Gauge(
+    "leadroute_rules_version_info",
+    "1 for the rule-set version the assign stage routes with now, 0 for versions it replaced.",
+    ["version"],
+    registry=REGISTRY,
+)
+ROUTE_MATCHES = Counter(
+    "leadroute_route_matches",
+    "Leads decided per route ('(none)' when no route matched and the defaults applied).",
+    ["route", "channel"],
+    registry=REGISTRY,
+)
+OWNER_SKIPS = Counter(
+    "leadroute_owner_skips",
+    "Owners passed over while placing a lead, by kind of reason (away, out_of_office, off_hours, cap, skill, "
+    "unknown, other).",
+    ["owner", "reason"],
+    registry=REGISTRY,
+)
+FALLBACKS = Counter(
+    "leadroute_assignment_fallbacks",
+    "Leads placed by a fallback action instead of their route's own action, by depth.",
+    ["depth"],
+    registry=REGISTRY,
+)
+OWNER_EXPECTED_SHARE = Counter(
+    "leadroute_owner_expected_share",
+    "Fair share of pool placements each owner was due: weight over the eligible members' total weight, "
+    "accrued only while eligible. Compare with leadroute_owner_placements_total for the deficit.",
+    ["owner", "pool"],
+    registry=REGISTRY,
+)
+OWNER_PLACEMENTS = Counter(
+    "leadroute_owner_placements",
+    "Pool placements each owner actually got (the other side of the fairness ledger).",
+    ["owner", "pool"],
+    registry=REGISTRY,
+)

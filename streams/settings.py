@@ -111,6 +111,21 @@ class Settings:
         "Queue every lead goes to while no routing rules are configured.",
     )
     default_channel: str = _setting("sales", "LEADROUTE_DEFAULT_CHANNEL", "Channel of the default queue.")
+    rules_file: str | None = _setting(
+        None,
+        "LEADROUTE_RULES_FILE",
+        "The routing rules (YAML, see docs/rules.md); unset routes every lead to the default queue.",
+    )
+    rules_reload_seconds: float = _setting(
+        2.0,
+        "LEADROUTE_RULES_RELOAD_SECONDS",
+        "How often the assign stage looks for a changed rules file; a change is loaded without a restart.",
+    )
+    owners_file: str | None = _setting(
+        None,
+        "LEADROUTE_OWNERS_FILE",
+        "Owners (YAML or CSV) for batch routing and simulation; the stream reads them from the owners topic.",
+    )
     assignment_ttl_days: int = _setting(
         30,
         "LEADROUTE_ASSIGNMENT_TTL_DAYS",
@@ -123,6 +138,12 @@ class Settings:
     )
     titles_file: str | None = _setting(
         None, "LEADROUTE_TITLES_FILE", "Job-title vocabulary YAML used instead of the shipped one."
+    )
+    segments_file: str | None = _setting(
+        None,
+        "LEADROUTE_SEGMENTS_FILE",
+        "YAML segment definitions laid over the shipped ones (docs/segmentation.md); refused whole if "
+        "invalid.",
     )
     free_mail_domains: str | None = _setting(
         None, "LEADROUTE_FREE_MAIL_DOMAINS", "Extra free-mail domains, comma-separated."
@@ -248,6 +269,8 @@ class Settings:
             raise ValueError("LEADROUTE_AUTO_OFFSET_RESET must be earliest or latest")
         if self.commit_interval <= 0:
             raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
+        if self.rules_reload_seconds <= 0:
+            raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
             raise ValueError("LEADROUTE_BATCH_SIZE must be between 1 and 10000")
         if self.partitions < 1 or self.replication_factor < 1:

@@ -1,13 +1,21 @@
 """segment: leads.matched → leads.segmented.
 
-Passes leads through with the section empty until segmentation lands.
+The segmenter is built once at start-up from the shipped segment definitions
+and ``LEADROUTE_SEGMENTS_FILE`` laid over them; a bad file stops the stage
+before it consumes anything, with file, line and reason (docs/segmentation.md).
 """
 
 from __future__ import annotations
 
-from processors.pipeline import segment_stage
+import logging
+
+from processors.lead import stamped
+from processors.models import Lead
 from processors.ports import Clock
-from streams import topics
+from processors.segment import segment
+from processors.segmentation import Segmenter, load_definitions, shipped_definitions
+from processors.segmentation.loader import shipped_document
+from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import StageStep, lead_step
 
@@ -15,6 +23,43 @@ NAME = "segment"
 INPUT = topics.MATCHED
 OUTPUT = topics.SEGMENTED
 
+log = logging.getLogger(__name__)
 
-def build_step(settings: Settings, clock: Clock) -> StageStep:
-    return lead_step(NAME, lambda lead: segment_stage(lead, clock=clock), clock)
+
+def segmenter_for(settings: Settings) -> Segmenter:
+    """The shipped definitions with the user's file laid over them; raises ConfigError if bad."""
+    if not settings.segments_file:
+        segmenter = Segmenter(shipped_definitions())
+    else:
+        from streams.reference import read_document
+
+        base = load_definitions(shipped_document())
+        segmenter = Segmenter(load_definitions(read_document(settings.segments_file), base=base))
+    definitions = segmenter.definitions
+    log.info(
+        "segmentation ready: %d size bands, %d verticals, %d score rules, version %s",
+        len(definitions.size_bands),
+        len(definitions.verticals),
+        len(definitions.score_rules),
+        segmenter.version,
+    )
+    return segmenter
+
+
+def _segmented(lead: Lead, segmenter: Segmenter, clock: Clock) -> Lead:
+    # What processors.pipeline.segment_stage does, with this stage's segmenter; becomes
+    # segment_stage(lead, segmenter=segmenter, clock=clock) once the pipeline takes one.
+    return stamped(segment(lead, segmenter), NAME, clock.now_ms())
+
+
+def record_metrics(lead: Lead) -> None:
+    """Leads per size band and vertical, for the segmentation dashboard."""
+    section = lead.get("segment") or {}
+    metrics.SEGMENTED_LEADS.labels(
+        section.get("size_band") or "none", section.get("vertical") or "none"
+    ).inc()
+
+
+def build_step(settings: Settings, clock: Clock, segmenter: Segmenter | None = None) -> StageStep:
+    ready = segmenter or segmenter_for(settings)
+    return lead_step(NAME, lambda lead: _segmented(lead, ready, clock), clock, on_output=record_metrics)
