@@ -77,6 +77,8 @@ class RouteTrace:
     matched: bool
     conditions: tuple[ConditionTrace, ...] = ()
     line: int | None = None
+    #: A group of routes (entered when ``matched``; its routes follow in the trace).
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
