@@ -35,12 +35,19 @@ CRM_TOPICS: dict[str, str] = {
     "lead": CRM_LEADS,
     "opportunity": CRM_OPPORTUNITIES,
 }
-COMPACTED: frozenset[str] = frozenset(CRM_TOPICS.values())
-ALL_TOPICS: tuple[str, ...] = (*PIPELINE_TOPICS, *CRM_TOPICS.values())
+#: Owners: compacted, keyed by owner id, a null value (tombstone) deletes (streams/owner_events.py).
+OWNERS = "owners"
+COMPACTED: frozenset[str] = frozenset((*CRM_TOPICS.values(), OWNERS))
+ALL_TOPICS: tuple[str, ...] = (*PIPELINE_TOPICS, *CRM_TOPICS.values(), OWNERS)
 
 
 def name(settings: Settings, base: str) -> str:
     return settings.topic_prefix + base
+
+
+def channel_topic(channel: str) -> str:
+    """The per-channel assignment topic downstream services of one channel subscribe to."""
+    return f"{ASSIGNED}.{channel}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +61,17 @@ def admin_client(settings: Settings) -> AdminClient:
     return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_client_config()})
 
 
-def create_topics(settings: Settings, *, timeout: float = 30.0) -> list[TopicResult]:
+def create_topics(
+    settings: Settings, *, timeout: float = 30.0, extra: tuple[str, ...] = ()
+) -> list[TopicResult]:
     """Create every topic that does not exist yet; existing ones are left alone.
 
     The CRM topics are compacted, so replaying them from the start always
     rebuilds the current CRM mirror, however old the first events are.
+    ``extra`` adds more (the channel topics a rule set routes to).
     """
     admin = admin_client(settings)
-    wanted = [name(settings, base) for base in ALL_TOPICS]
+    wanted = list(dict.fromkeys(name(settings, base) for base in (*ALL_TOPICS, *extra)))
     compacted = {name(settings, base) for base in COMPACTED}
     existing = set(admin.list_topics(timeout=timeout).topics)
     results = [TopicResult(topic, "exists") for topic in wanted if topic in existing]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from streams import topics
-from streams.stages import assign, crm_sync, enrich, match, normalize, segment
+from streams.stages import assign, crm_sync, enrich, match, normalize, owner_sync, segment
 
 #: Lead stages in pipeline order, then the stages that keep state current.
 STAGES: dict[str, ModuleType] = {
-    module.NAME: module for module in (normalize, enrich, match, segment, assign, crm_sync)
+    module.NAME: module for module in (normalize, enrich, match, segment, assign, crm_sync, owner_sync)
 }
 #: The five stages every lead passes through.
 LEAD_STAGES: tuple[str, ...] = ("normalize", "enrich", "match", "segment", "assign")
