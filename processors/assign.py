@@ -1,31 +1,58 @@
-"""Assignment stage: turns a fully processed lead into one routing decision.
+"""Assignment stage: the rule engine's plan, made real against who is available now.
 
-Until the rule language lands, every lead goes to one configured queue. The
-decision is still recorded through :class:`~processors.ports.AssignmentStore`
-so a replayed lead gets the decision it got the first time, never a new one.
+Three steps per batch of leads:
+
+1. the rules (``processors/rules``) turn each lead into a
+   :class:`~processors.routing.plan.RoutePlan`: the route that matched and its
+   chain of actions (its own, then fallbacks);
+2. each action becomes an :class:`~processors.routing.ledger.Attempt` whose
+   candidates carry what Python already knows about them (status, out of
+   office, working hours in their own time zone, skills);
+3. the :class:`~processors.routing.ledger.AssignmentLedger` picks atomically
+   across every assign worker (cursors, weights, caps) and remembers the
+   decision per lead id, so a replayed lead gets the same owner.
+
+The event is built from the plan's part (stored with the decision) and the
+ledger's part by one function, so a first decision and its replay read the same.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
-from processors.models import Assignment, Lead
-from processors.ports import AssignmentStore, Clock
+from processors.models import Assignment, ConditionOutcome, Lead, OwnerSkip, RouteTried
+from processors.owners.availability import candidate_for, unknown_candidate
+from processors.owners.models import Owner
+from processors.ports import Clock
+from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
+from processors.routing.plan import Action, OwnerAction, PoolAction, QueueAction, RoutePlan
+
+#: What an owner action is called in the event and its explanation.
+_OWNER_LABELS = {"owner": "owner", "account_owner": "account owner", "existing_owner": "existing owner"}
+_NO_OWNER = {
+    "account_owner": "the lead matched no CRM account with an owner",
+    "existing_owner": "the lead is not a known CRM lead or contact with an owner",
+    "owner": "no owner named",
+}
+_MAX_SEEN_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class DefaultQueuePolicy:
-    """Send every lead to one queue on one channel."""
-
-    queue: str
-    channel: str
+class RoutingRules(Protocol):
+    """A loaded rule set: ``processors.rules`` provides it."""
 
     @property
-    def version(self) -> str:
-        """A content hash, so an event says which policy decided it."""
-        digest = hashlib.sha256(f"default-queue\0{self.queue}\0{self.channel}".encode())
-        return "default-queue@" + digest.hexdigest()[:12]
+    def version(self) -> str: ...
+
+    def plan(self, lead: Mapping[str, Any]) -> RoutePlan: ...
+
+
+class OwnerDirectory(Protocol):
+    """Who the owners are right now (owner-sync keeps them in Redis; a file in batch mode)."""
+
+    def owners(self) -> Mapping[str, Owner]: ...
 
 
 def assignment_id_for(lead_id: str) -> str:
@@ -33,22 +60,274 @@ def assignment_id_for(lead_id: str) -> str:
     return "as_" + hashlib.sha256(lead_id.encode()).hexdigest()[:24]
 
 
-def assign(lead: Lead, *, policy: DefaultQueuePolicy, store: AssignmentStore, clock: Clock) -> Assignment:
-    """Decide where ``lead`` goes, or repeat the decision already made for it."""
-    decision: Assignment = {
+def action_label(action: Action) -> str:
+    if isinstance(action, QueueAction):
+        return f"queue {action.queue}"
+    if isinstance(action, PoolAction):
+        return f"pool {action.pool} ({action.strategy})"
+    label = _OWNER_LABELS[action.source]
+    return f"{label} {action.owner_id}" if action.owner_id else label
+
+
+class CandidateCache:
+    """Each owner's availability, judged once per batch: every lead of a batch is decided at one instant."""
+
+    def __init__(self, owners: Mapping[str, Owner], now_ms: int) -> None:
+        self._owners = owners
+        self._now_ms = now_ms
+        self._seen: dict[tuple[str, float, tuple[str, ...]], Candidate] = {}
+
+    def get(self, owner_id: str, weight: float = 1.0, require_skills: tuple[str, ...] = ()) -> Candidate:
+        key = (owner_id, weight, require_skills)
+        found = self._seen.get(key)
+        if found is None:
+            owner = self._owners.get(owner_id)
+            found = (
+                candidate_for(owner, weight, self._now_ms, require_skills)
+                if owner is not None
+                else unknown_candidate(owner_id)
+            )
+            self._seen[key] = found
+        return found
+
+
+def attempt_for(action: Action, candidates: CandidateCache) -> Attempt:
+    """The ledger's view of one action: its candidates and what is known against them."""
+    if isinstance(action, QueueAction):
+        return Attempt("queue", action.queue)
+    if isinstance(action, PoolAction):
+        members = tuple(
+            candidates.get(member.owner_id, member.weight, action.require_skills) for member in action.members
+        )
+        return Attempt("pool", action.pool, members, action.strategy, action.balance_by)
+    if action.owner_id is None:
+        return Attempt("owner", _OWNER_LABELS[action.source])
+    return Attempt("owner", _OWNER_LABELS[action.source], (candidates.get(action.owner_id),))
+
+
+def _routes_tried(plan: RoutePlan) -> list[RouteTried]:
+    return [
+        {
+            "route": trace.route,
+            "matched": trace.matched,
+            "conditions": [
+                ConditionOutcome(condition=c.description, seen=_seen_text(c.seen), matched=c.matched)
+                for c in trace.conditions
+            ],
+        }
+        for trace in plan.trace
+    ]
+
+
+def _seen_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    return text if len(text) <= _MAX_SEEN_CHARS else text[: _MAX_SEEN_CHARS - 1] + "…"
+
+
+def plan_meta(plan: RoutePlan, actions: Sequence[Action], decided_at_ms: int) -> dict[str, Any]:
+    """The plan's part of a decision: stored with it, so a replay reproduces it exactly."""
+    return {
+        "route": plan.route,
+        "channel": plan.channel,
+        "rules_version": plan.rules_version,
+        "decided_at_ms": decided_at_ms,
+        "actions": [action_label(action) for action in actions],
+        "missing": [
+            _NO_OWNER[action.source] if isinstance(action, OwnerAction) and action.owner_id is None else None
+            for action in actions
+        ],
+        "routes_tried": _routes_tried(plan),
+        "territories": list(plan.territories),
+        "segments": list(plan.segments),
+        "notes": list(plan.notes),
+    }
+
+
+def request_for(
+    lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
+) -> AssignRequest:
+    actions: list[Action] = list(plan.actions)
+    if not actions or not isinstance(actions[-1], QueueAction):
+        # A lead is never left without a destination: if every owner in the
+        # chain is unavailable, it waits in the last-resort queue.
+        actions.append(QueueAction(last_resort_queue))
+    meta = plan_meta(plan, actions, now_ms)
+    return AssignRequest(
+        lead_id=lead["lead_id"],
+        attempts=tuple(attempt_for(action, candidates) for action in actions),
+        now_ms=now_ms,
+        meta=json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
+        sticky_key=plan.sticky_key,
+        sticky_ttl_s=plan.sticky_window_s,
+        returning_owner_credit=plan.returning_owner_credit,
+    )
+
+
+def assignment_from(lead: Lead, meta: Mapping[str, Any], result: AssignResult) -> Assignment:
+    """The event for ``lead`` from the stored plan part and the ledger's result."""
+    labels: list[str] = list(meta["actions"])
+    placed = result.attempt if result.attempt is not None else len(labels) - 1
+    skips: list[OwnerSkip] = [
+        {"action": labels[skip.attempt], "owner_id": skip.owner_id, "reason": skip.reason}
+        for skip in result.skips
+    ]
+    route = meta["route"]
+    destination_type = "owner" if result.owner_id else "queue"
+    destination = result.owner_id or labels[placed].removeprefix("queue ")
+    path = _decision_path(meta, labels, placed, result)
+    return {
         "assignment_id": assignment_id_for(lead["lead_id"]),
         "lead_id": lead["lead_id"],
-        "destination_type": "queue",
-        "destination": policy.queue,
-        "channel": policy.channel,
-        "reason": f"No routing rules are configured yet; every lead goes to queue {policy.queue!r}.",
-        "rules_version": policy.version,
-        "decided_at_ms": clock.now_ms(),
-        "replayed": False,
-        "decision_path": [f"default policy → queue {policy.queue} on channel {policy.channel}"],
+        "destination_type": destination_type,
+        "destination": destination,
+        "channel": meta["channel"],
+        "reason": _reason(route, labels, placed, destination_type, destination, skips, result.sticky),
+        "rules_version": meta["rules_version"],
+        "decided_at_ms": meta["decided_at_ms"],
+        "replayed": result.replayed,
+        "decision_path": path,
+        "route": route,
+        "action": labels[placed],
+        "fallback_depth": placed,
+        "skips": skips,
+        "routes_tried": meta["routes_tried"],
+        "territories": meta["territories"],
+        "segments": meta["segments"],
+        "sticky": result.sticky,
         "lead": lead,
     }
-    earlier = store.remember(lead["lead_id"], decision)
-    if earlier is None:
-        return decision
-    return {**earlier, "replayed": True, "lead": lead}
+
+
+def _decision_path(
+    meta: Mapping[str, Any], labels: list[str], placed: int, result: AssignResult
+) -> list[str]:
+    path: list[str] = []
+    for tried in meta["routes_tried"]:
+        verdict = "matched" if tried["matched"] else "no match"
+        checks = "; ".join(
+            f"{c['condition']}: saw {c['seen'] if c['seen'] is not None else 'nothing'}"
+            f" → {'yes' if c['matched'] else 'no'}"
+            for c in tried["conditions"]
+        )
+        path.append(f"route {tried['route']}: {verdict}" + (f" ({checks})" if checks else ""))
+    if meta["route"] is None:
+        path.append("no route matched: the rule set's default fallback applies")
+    path.extend(f"note: {note}" for note in meta.get("notes", []))
+    for index, label in enumerate(labels[: placed + 1]):
+        step = "action" if index == 0 else f"fallback {index}"
+        missing = meta["missing"][index]
+        skipped = [s for s in result.skips if s.attempt == index]
+        parts = [f"{step}: {label}"]
+        if missing:
+            parts.append(f"not possible: {missing}")
+        parts.extend(f"skipped {s.owner_id}: {s.reason}" for s in skipped)
+        if index == placed:
+            chosen = result.owner_id or label
+            parts.append(f"chose {chosen}" + (" (new-logo stickiness)" if result.sticky else ""))
+        elif not missing and not skipped:
+            parts.append("no one could take the lead")
+        path.append(" — ".join(parts))
+    if result.replayed:
+        path.append("replayed: this lead was decided before; the first decision stands")
+    return path
+
+
+def _reason(
+    route: str | None,
+    labels: list[str],
+    placed: int,
+    destination_type: str,
+    destination: str,
+    skips: list[OwnerSkip],
+    sticky: bool,
+) -> str:
+    where = f"Route '{route}'" if route else "No route matched, so the default"
+    target = f"owner {destination}" if destination_type == "owner" else f"queue {destination}"
+    via = labels[placed]
+    sentence = f"{where} sent the lead to {target} via {via}"
+    if sticky:
+        sentence += ", who already works this new company"
+    if placed:
+        sentence += f" after {placed} action{'s' if placed > 1 else ''} before it could not place it"
+    if skips:
+        first = f"{skips[0]['owner_id']}: {skips[0]['reason']}"
+        more = ", …" if len(skips) > 1 else ""
+        sentence += f"; {len(skips)} owner{'s' if len(skips) > 1 else ''} skipped ({first}{more})"
+    return sentence + "."
+
+
+def expected_shares(request: AssignRequest, result: AssignResult) -> dict[str, float]:
+    """Each eligible member's fair share of one pool placement: weight over the eligible weight.
+
+    Summed over time and compared with what each owner actually got, this is the
+    fairness ledger's "expected" column; an owner who was away, capped or off
+    shift was not eligible and accrues nothing, so returning is no debt.
+    """
+    if result.replayed or result.attempt is None:
+        return {}
+    attempt = request.attempts[result.attempt]
+    if attempt.kind != "pool":
+        return {}
+    passed_over = {skip.owner_id for skip in result.skips if skip.attempt == result.attempt}
+    eligible = [c for c in attempt.candidates if c.skip is None and c.owner_id not in passed_over]
+    if result.owner_id is not None and all(c.owner_id != result.owner_id for c in eligible):
+        eligible += [c for c in attempt.candidates if c.owner_id == result.owner_id]
+    total = sum(c.weight for c in eligible)
+    return {c.owner_id: c.weight / total for c in eligible} if total > 0 else {}
+
+
+def assign_many(
+    leads: Sequence[Lead],
+    *,
+    rules: RoutingRules,
+    owners: OwnerDirectory,
+    ledger: AssignmentLedger,
+    clock: Clock,
+    last_resort_queue: str,
+    on_decided: Callable[[AssignRequest, AssignResult], None] | None = None,
+) -> list[Assignment]:
+    """Decide every lead of a batch with one ledger call.
+
+    ``on_decided`` sees each request with its result (the stage turns them into
+    fairness metrics).
+    """
+    if not leads:
+        return []
+    now_ms = clock.now_ms()
+    candidates = CandidateCache(owners.owners(), now_ms)
+    requests = [request_for(lead, rules.plan(lead), candidates, now_ms, last_resort_queue) for lead in leads]
+    results = ledger.assign_many(requests)
+    if on_decided is not None:
+        for request, result in zip(requests, results, strict=True):
+            on_decided(request, result)
+    return [
+        assignment_from(lead, json.loads(result.meta), result)
+        for lead, result in zip(leads, results, strict=True)
+    ]
+
+
+def assign(
+    lead: Lead,
+    *,
+    rules: RoutingRules,
+    owners: OwnerDirectory,
+    ledger: AssignmentLedger,
+    clock: Clock,
+    last_resort_queue: str,
+) -> Assignment:
+    """One lead (batch mode calls this per lead; the stage batches)."""
+    return assign_many(
+        [lead], rules=rules, owners=owners, ledger=ledger, clock=clock, last_resort_queue=last_resort_queue
+    )[0]
+
+
+class StaticOwners:
+    """An :class:`OwnerDirectory` over a fixed set (batch mode, simulation, tests)."""
+
+    def __init__(self, owners: Mapping[str, Owner] | Sequence[Owner] = ()) -> None:
+        self._owners = dict(owners) if isinstance(owners, Mapping) else {o.id: o for o in owners}
+
+    def owners(self) -> Mapping[str, Owner]:
+        return self._owners

@@ -109,8 +109,26 @@ class Lead(TypedDict):
     trace: list[StageTrace]
 
 
+class OwnerSkip(TypedDict):
+    action: str
+    owner_id: str
+    reason: str
+
+
+class ConditionOutcome(TypedDict):
+    condition: str
+    seen: str | None  # the value at the field path, as JSON text
+    matched: bool
+
+
+class RouteTried(TypedDict):
+    route: str
+    matched: bool
+    conditions: list[ConditionOutcome]
+
+
 class Assignment(TypedDict):
-    """The routing decision published on ``leads.assigned``."""
+    """The routing decision published on ``leads.assigned`` and ``leads.assigned.<channel>``."""
 
     assignment_id: str
     lead_id: str
@@ -122,4 +140,12 @@ class Assignment(TypedDict):
     decided_at_ms: int
     replayed: bool
     decision_path: list[str]
+    route: str | None
+    action: str
+    fallback_depth: int
+    skips: list[OwnerSkip]
+    routes_tried: list[RouteTried]
+    territories: list[str]
+    segments: list[str]
+    sticky: bool
     lead: Lead

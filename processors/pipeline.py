@@ -1,24 +1,26 @@
 """Each stage as one pure function, and the whole chain for in-process routing.
 
 The Kafka stages in ``streams/stages/`` call exactly these functions, one each;
-batch routing (``leadroute route``) calls :func:`route_raw_lead`, which chains
-them. So a lead is routed the same way with or without a broker.
+batch routing (``leadroute route``) and simulation call :func:`route_raw_leads`,
+which chains them. So a lead is routed the same way with or without a broker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from processors.assign import DefaultQueuePolicy, assign
-from processors.crm.matcher import Matcher
+from processors.assign import OwnerDirectory, RoutingRules, assign_many
+from processors.crm.matcher import Matcher, match_leads
 from processors.enrich import enrich
 from processors.enrichment.enricher import Enricher
 from processors.lead import new_lead, stamped
-from processors.match import match
 from processors.models import Assignment, Lead, RawLead
 from processors.normalize import lead_id_for, normalize_lead
-from processors.ports import AssignmentStore, Clock, CrmMirror
+from processors.ports import Clock, CrmMirror
+from processors.routing.ledger import AssignmentLedger
 from processors.segment import segment
+from processors.segmentation import Segmenter
 
 
 def normalize_stage(raw: RawLead, *, received_at_ms: int, clock: Clock) -> Lead:
@@ -31,37 +33,77 @@ def enrich_stage(lead: Lead, *, enricher: Enricher, clock: Clock) -> Lead:
     return stamped(enrich(lead, enricher), "enrich", clock.now_ms())
 
 
-def match_stage(lead: Lead, *, matcher: Matcher, mirror: CrmMirror, clock: Clock) -> Lead:
-    return stamped(match(lead, matcher, mirror), "match", clock.now_ms())
+def match_stage(leads: Sequence[Lead], *, matcher: Matcher, mirror: CrmMirror, clock: Clock) -> list[Lead]:
+    now = clock.now_ms()
+    return [stamped(lead, "match", now) for lead in match_leads(leads, matcher, mirror)]
 
 
-def segment_stage(lead: Lead, *, clock: Clock) -> Lead:
-    return stamped(segment(lead), "segment", clock.now_ms())
+def segment_stage(lead: Lead, *, segmenter: Segmenter, clock: Clock) -> Lead:
+    return stamped(segment(lead, segmenter), "segment", clock.now_ms())
 
 
 def assign_stage(
-    lead: Lead, *, policy: DefaultQueuePolicy, store: AssignmentStore, clock: Clock
-) -> Assignment:
-    return assign(stamped(lead, "assign", clock.now_ms()), policy=policy, store=store, clock=clock)
+    leads: Sequence[Lead],
+    *,
+    rules: RoutingRules,
+    owners: OwnerDirectory,
+    ledger: AssignmentLedger,
+    clock: Clock,
+    last_resort_queue: str,
+) -> list[Assignment]:
+    now = clock.now_ms()
+    return assign_many(
+        [stamped(lead, "assign", now) for lead in leads],
+        rules=rules,
+        owners=owners,
+        ledger=ledger,
+        clock=clock,
+        last_resort_queue=last_resort_queue,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Router:
-    """Everything the chain needs besides the lead."""
+    """Everything the chain needs besides the leads."""
 
-    policy: DefaultQueuePolicy
-    store: AssignmentStore
+    rules: RoutingRules
+    owners: OwnerDirectory
+    ledger: AssignmentLedger
     clock: Clock
     enricher: Enricher
     matcher: Matcher
     mirror: CrmMirror
+    segmenter: Segmenter
+    last_resort_queue: str = "unassigned"
+
+
+def route_leads(leads: Sequence[Lead], *, router: Router) -> list[Assignment]:
+    """Match, segment and assign leads already normalized and enriched (replay, simulation)."""
+    clock = router.clock
+    matched = match_stage(leads, matcher=router.matcher, mirror=router.mirror, clock=clock)
+    segmented = [segment_stage(lead, segmenter=router.segmenter, clock=clock) for lead in matched]
+    return assign_stage(
+        segmented,
+        rules=router.rules,
+        owners=router.owners,
+        ledger=router.ledger,
+        clock=clock,
+        last_resort_queue=router.last_resort_queue,
+    )
+
+
+def route_raw_leads(raws: Sequence[tuple[RawLead, int]], *, router: Router) -> list[Assignment]:
+    """Run every stage on raw leads (with their receive times), in order, as the Kafka pipeline does."""
+    clock = router.clock
+    leads = [
+        enrich_stage(
+            normalize_stage(raw, received_at_ms=at, clock=clock), enricher=router.enricher, clock=clock
+        )
+        for raw, at in raws
+    ]
+    return route_leads(leads, router=router)
 
 
 def route_raw_lead(raw: RawLead, *, received_at_ms: int, router: Router) -> Assignment:
-    """Run every stage on one raw lead, in order, as the Kafka pipeline does."""
-    clock = router.clock
-    lead = normalize_stage(raw, received_at_ms=received_at_ms, clock=clock)
-    lead = enrich_stage(lead, enricher=router.enricher, clock=clock)
-    lead = match_stage(lead, matcher=router.matcher, mirror=router.mirror, clock=clock)
-    lead = segment_stage(lead, clock=clock)
-    return assign_stage(lead, policy=router.policy, store=router.store, clock=clock)
+    """One raw lead through every stage."""
+    return route_raw_leads([(raw, received_at_ms)], router=router)[0]

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 from processors.crm.models import Candidates, MatchQuery, RecordKind
 from processors.enrichment.models import Lookup
-from processors.models import Assignment
 
 
 class Clock(Protocol):
@@ -35,30 +34,6 @@ class FrozenClock:
 
     def advance(self, ms: int) -> None:
         self._now_ms += ms
-
-
-class AssignmentStore(Protocol):
-    """Remembers the first decision made for each lead id.
-
-    ``remember`` is atomic across every assign worker: it stores ``decision`` if
-    the lead has none yet and returns ``None``; otherwise it stores nothing and
-    returns the decision made the first time, so a replayed lead keeps its owner.
-    """
-
-    def remember(self, lead_id: str, decision: Assignment) -> Assignment | None: ...
-
-
-class InMemoryAssignmentStore:
-    """An :class:`AssignmentStore` for batch mode and tests (one process only)."""
-
-    def __init__(self) -> None:
-        self._decisions: dict[str, Assignment] = {}
-
-    def remember(self, lead_id: str, decision: Assignment) -> Assignment | None:
-        existing = self._decisions.get(lead_id)
-        if existing is None:
-            self._decisions[lead_id] = decision
-        return existing
 
 
 class FirmographicsProvider(Protocol):

@@ -187,6 +187,8 @@ class BatchingStage(BaseSink):
             headers=headers,
         )
         self._out_counters[routed.destination].inc()
+        for topic in routed.also_to:
+            self._produce(topic=topic, key=routed.key, value=routed.value, headers=headers)
 
 
 def wire_batched(app: Application, settings: Settings, stage: str, step: BatchStep) -> None:

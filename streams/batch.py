@@ -19,14 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from processors.assign import DefaultQueuePolicy
+from processors.assign import OwnerDirectory, StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
 from processors.intake import raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
-from processors.ports import AssignmentStore, CrmMirror, InMemoryAssignmentStore, SystemClock
+from processors.ports import CrmMirror, SystemClock
+from processors.routing.ledger import AssignmentLedger
+from processors.routing.memory_ledger import InMemoryLedger
 from streams import embedded
+from streams.routing_setup import owners_for, rules_for
 from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.
@@ -68,16 +71,26 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
         yield number, {key: value for key, value in row.items() if value not in _EMPTY}
 
 
-def _store(settings: Settings, state: str) -> tuple[AssignmentStore, CrmMirror, str]:
-    """Decision store and CRM mirror: both in Redis, or both in memory (an empty CRM)."""
-    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
-        return InMemoryAssignmentStore(), InMemoryCrmMirror(), "memory"
-    from streams.adapters.redis_assignments import RedisAssignmentStore
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
+def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror, OwnerDirectory, str]:
+    """Ledger, CRM mirror and owners: the stream's, in Redis, or in memory (an empty CRM).
 
+    Owners come from LEADROUTE_OWNERS_FILE when it is set, else (in Redis) from
+    what owner-sync keeps there.
+    """
+    owners_file = owners_for(settings)
+    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
+        return InMemoryLedger(), InMemoryCrmMirror(), StaticOwners(owners_file), "memory"
+    from streams.adapters.redis_crm_mirror import RedisCrmMirror
+    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.adapters.redis_owners import RedisOwnerDirectory
+
+    owners: OwnerDirectory = (
+        StaticOwners(owners_file) if settings.owners_file else RedisOwnerDirectory.from_settings(settings)
+    )
     return (
-        RedisAssignmentStore.from_settings(settings),
+        RedisAssignmentLedger.from_settings(settings),
         RedisCrmMirror.from_settings(settings),
+        owners,
         f"redis ({settings.redis_url})",
     )
 
@@ -99,22 +112,28 @@ def run_batch(
 ) -> int:
     console = Console(stderr=True)
     source = Path(input_path)
-    store, mirror, state_used = _store(settings, state)
+    rules = rules_for(settings)
+    ledger, mirror, owners, state_used = _store(settings, state)
     if enricher is None:
         from streams.stages.enrich import build_enricher_for
 
         enricher = build_enricher_for(settings)
     from streams.stages.match import matcher_for
+    from streams.stages.segment import segmenter_for
 
     router = Router(
-        DefaultQueuePolicy(settings.default_queue, settings.default_channel),
-        store,
-        SystemClock(),
-        enricher,
-        matcher_for(settings),
-        mirror,
+        rules=rules,
+        owners=owners,
+        ledger=ledger,
+        clock=SystemClock(),
+        enricher=enricher,
+        matcher=matcher_for(settings),
+        mirror=mirror,
+        segmenter=segmenter_for(settings),
+        last_resort_queue=settings.default_queue,
     )
     destinations: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     rejected: list[dict[str, Any]] = []
     routed = 0
@@ -149,6 +168,7 @@ def run_batch(
                 continue
             output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
             destinations[f"{assignment['destination_type']}:{assignment['destination']}"] += 1
+            channels[assignment["channel"]] += 1
             routed += 1
     if rejects_path:
         with open(rejects_path, "w", encoding="utf-8") as handle:
@@ -161,7 +181,9 @@ def run_batch(
         "routed": routed,
         "rejected": len(rejected),
         "rejected_lines": [r["line"] for r in rejected[:100]],
+        "rules_version": rules.version,
         "by_destination": dict(destinations.most_common()),
+        "by_channel": dict(channels.most_common()),
         "reject_reasons": dict(reasons.most_common()),
         "leads_per_second": round((routed + len(rejected)) / elapsed, 1) if elapsed else None,
     }
@@ -169,8 +191,10 @@ def run_batch(
         print(json.dumps(summary, indent=2))
     else:
         table = Table(title=f"Routed {source.name}", show_header=False)
-        for key in ("routed", "rejected", "state", "leads_per_second", "output"):
+        for key in ("routed", "rejected", "state", "rules_version", "leads_per_second", "output"):
             table.add_row(key.replace("_", " "), str(summary[key]))
+        for name, count in channels.most_common():
+            table.add_row(f"channel {name}", str(count))
         for name, count in destinations.most_common():
             table.add_row(f"→ {name}", str(count))
         Console().print(table)

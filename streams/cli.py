@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
-import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,58 +12,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from streams.settings import SETTINGS_FIELDS, Settings
+from streams.cli_owners import owners
+from streams.cli_routing import explain, rules, simulate
+from streams.cli_settings import with_settings
+from streams.settings import Settings
 from streams.stages.registry import STAGES
 
 console = Console(stderr=True)
-
-
-def _option_for(spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    kind = str(spec.type)
-    click_type: Any = (
-        bool
-        if kind.startswith("bool")
-        else int
-        if kind.startswith("int")
-        else float
-        if kind.startswith("float")
-        else str
-    )
-    default = spec.default if spec.default is not None else "unset"
-    return click.option(
-        "--" + spec.name.replace("_", "-"),
-        spec.name,
-        type=click_type,
-        default=None,
-        help=f"{spec.metadata['help']} [env {spec.metadata['env']}; default {default}]",
-    )
-
-
-def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds a flag for every setting; flags win over ``LEADROUTE_*`` env vars."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        overrides = {spec.name: kwargs.pop(spec.name) for spec in SETTINGS_FIELDS}
-        try:
-            settings = Settings.from_env(**overrides)
-        except ValueError as error:
-            console.print(f"[red]Invalid setting:[/] {error}")
-            sys.exit(2)
-        _configure_logging(settings.log_level)
-        return command(*args, settings=settings, **kwargs)
-
-    for spec in reversed(SETTINGS_FIELDS):
-        wrapper = _option_for(spec)(wrapper)
-    return wrapper
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _exit_on_bad_configuration(error: ValueError) -> None:
@@ -94,14 +47,22 @@ def topics() -> None:
 def topics_create(settings: Settings, as_json: bool) -> None:
     """Create every pipeline topic that does not exist yet (safe to run again).
 
-    Exit codes: 0 all topics exist; 1 a topic could not be created; 4 Kafka unreachable.
+    Includes leads.assigned.<channel> for every channel of the rules file
+    (LEADROUTE_RULES_FILE, or the default channel).
+    Exit codes: 0 all topics exist; 1 a topic could not be created; 2 bad rules file;
+    4 Kafka unreachable.
     """
     from confluent_kafka import KafkaException
 
-    from streams.topics import create_topics
+    from streams.topics import create_topics, routing_channel_topics
 
     try:
-        results = create_topics(settings)
+        channel_topics = routing_channel_topics(settings)
+    except ValueError as error:
+        _exit_on_bad_configuration(error)
+        return
+    try:
+        results = create_topics(settings, extra=channel_topics)
     except KafkaException as error:
         console.print(f"[red]Kafka at {settings.kafka_bootstrap} is unreachable:[/] {error}")
         sys.exit(4)
@@ -244,10 +205,13 @@ def route(
     summary); 2 bad arguments or configuration.
     """
     from streams.batch import run_batch
+    from streams.routing_setup import owners_for, rules_for
     from streams.stages.enrich import build_enricher_for
 
     try:
         enricher = build_enricher_for(settings)
+        rules_for(settings)  # a bad rules or owners file is refused before any lead is read
+        owners_for(settings)
     except ValueError as error:
         _exit_on_bad_configuration(error)
         return
@@ -378,6 +342,26 @@ def firmographics_sample(out_path: str, count: int, seed: int) -> None:
     text = firmographics_csv(companies(count, seed=seed))
     with click.open_file(out_path, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+@bench.command("assign")
+@click.option("--leads", "lead_count", type=click.IntRange(100), default=20_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_settings
+def bench_assign(settings: Settings, lead_count: int, as_json: bool) -> None:
+    """The assign stage on the example rules with the Redis ledger, next to a pass-through.
+
+    Batches are LEADROUTE_BATCH_SIZE (--batch-size) leads, as the stage takes them. Needs Redis
+    at LEADROUTE_REDIS_URL; writes under a fresh prefix and deletes it.
+    Exit codes: 0 measured; 5 Redis unreachable.
+    """
+    from streams import bench_assign as measurement
+    from streams.embedded import redis_answers
+
+    if not redis_answers(settings.redis_url):
+        console.print(f"[red]Redis does not answer at {settings.redis_url}[/]")
+        sys.exit(5)
+    measurement.render(measurement.measure(settings, lead_count, settings.batch_size), as_json)
 
 
 @bench.command("match")
@@ -530,6 +514,11 @@ def crm_generate(
         )
     )
 
+
+main.add_command(rules)
+main.add_command(explain)
+main.add_command(simulate)
+main.add_command(owners)
 
 if __name__ == "__main__":
     main()

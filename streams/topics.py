@@ -61,15 +61,24 @@ def admin_client(settings: Settings) -> AdminClient:
     return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, **settings.kafka_client_config()})
 
 
+def routing_channel_topics(settings: Settings) -> tuple[str, ...]:
+    """leads.assigned.<channel> for every channel of the configured rules (ConfigError if they are bad)."""
+    from streams.routing_setup import channels_of, rules_for
+
+    return tuple(channel_topic(channel) for channel in channels_of(rules_for(settings)))
+
+
 def create_topics(
-    settings: Settings, *, timeout: float = 30.0, extra: tuple[str, ...] = ()
+    settings: Settings, *, timeout: float = 30.0, extra: tuple[str, ...] | None = None
 ) -> list[TopicResult]:
     """Create every topic that does not exist yet; existing ones are left alone.
 
     The CRM topics are compacted, so replaying them from the start always
     rebuilds the current CRM mirror, however old the first events are.
-    ``extra`` adds more (the channel topics a rule set routes to).
+    ``extra`` adds more; by default the channel topics of the configured rules.
     """
+    if extra is None:
+        extra = routing_channel_topics(settings)
     admin = admin_client(settings)
     wanted = list(dict.fromkeys(name(settings, base) for base in (*ALL_TOPICS, *extra)))
     compacted = {name(settings, base) for base in COMPACTED}

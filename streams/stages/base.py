@@ -55,6 +55,7 @@ class Routed:
     lead_id: str | None = None
     error_code: str | None = None
     headers: HeaderList = field(default_factory=list)  # the input's, carried on by batched stages
+    also_to: tuple[str, ...] = ()  # more topics (full names) that get the same output record
 
 
 @dataclass(slots=True)
@@ -179,6 +180,7 @@ class BatchStep:
     output: AvroCodec
     clock: Clock
     on_output: Callable[[Any], None] | None = None
+    also_to: Callable[[Any], tuple[str, ...]] | None = None
     _in: Any = field(init=False, repr=False)
     _seconds: Any = field(init=False, repr=False)
     _last: Any = field(init=False, repr=False)
@@ -248,6 +250,8 @@ class BatchStep:
             routed = Routed(OUTPUT, lead_id.encode(), self.output.encode(record), lead_id)
         except Exception as error:  # noqa: BLE001 - an unencodable output is this record's problem
             return self._failed(message, lead, type(error).__name__, str(error))
+        if self.also_to is not None:
+            routed.also_to = self.also_to(record)
         if self.on_output is not None:
             self.on_output(record)
         return routed
@@ -269,6 +273,7 @@ def lead_batch_step(
     *,
     output: AvroCodec | None = None,
     on_output: Callable[[Any], None] | None = None,
+    also_to: Callable[[Any], tuple[str, ...]] | None = None,
 ) -> BatchStep:
     """A batch step for the stages that read a ``Lead`` from the previous stage."""
     from streams.serde import LeadDecoder
@@ -282,4 +287,5 @@ def lead_batch_step(
         output or AvroCodec("Lead"),
         clock,
         on_output,
+        also_to,
     )

@@ -8,15 +8,12 @@ from pathlib import Path
 import fastavro.schema
 import fastavro.validation
 
-from processors.assign import DefaultQueuePolicy
-from processors.crm.matcher import Matcher
-from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
-from processors.pipeline import Router, route_raw_lead
-from processors.ports import FrozenClock, InMemoryAssignmentStore
+from processors.pipeline import route_raw_lead
+from processors.ports import FrozenClock
 from schemas import SCHEMA_DIR, parsed
 from streams.synthetic import generate
-from tests.enrichers import shipped_enricher
+from tests.routing import router as example_router
 
 SCHEMA = lambda name: fastavro.schema.load_schema(str(SCHEMA_DIR / f"leadroute.{name}.avsc"))  # noqa: E731
 
@@ -37,23 +34,18 @@ def test_every_optional_field_has_a_default_so_readers_can_evolve() -> None:
 
 
 def test_synthetic_leads_produce_schema_valid_leads_and_assignments() -> None:
-    router = Router(
-        DefaultQueuePolicy("q", "sales"),
-        InMemoryAssignmentStore(),
-        FrozenClock(1),
-        shipped_enricher("dataset"),
-        Matcher(),
-        InMemoryCrmMirror(),
-    )
+    router = example_router(FrozenClock(1_800_000_000_000), firmographics="dataset")
     lead_schema, assignment_schema = SCHEMA("Lead"), SCHEMA("Assignment")
-    checked = 0
+    checked, routes = 0, set()
     for message in generate(300, seed=3, invalid_share=0, garbage_share=0):
         assert message.payload is not None
         event = route_raw_lead(raw_lead_from_json(message.payload), received_at_ms=1, router=router)
         assert fastavro.validation.validate(event, assignment_schema)
         assert fastavro.validation.validate(event["lead"], lead_schema)
         checked += 1
+        routes.add(event["route"])
     assert checked == 300
+    assert len(routes) > 3  # the example rules spread the synthetic leads over several routes
 
 
 def test_the_schema_docs_list_every_dead_letter_code() -> None:

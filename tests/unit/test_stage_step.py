@@ -6,10 +6,12 @@ import json
 
 import pytest
 
+from processors.assign import StaticOwners
 from processors.errors import DependencyUnavailable
-from processors.models import Assignment
-from processors.ports import FrozenClock, InMemoryAssignmentStore
+from processors.ports import FrozenClock
+from processors.routing.memory_ledger import InMemoryLedger
 from streams.dlq import DEAD_LETTER
+from streams.rules_source import RulesSource, default_rules
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages import assign, enrich, normalize
@@ -68,32 +70,38 @@ def test_a_processor_crash_is_dead_lettered_with_the_lead_id(monkeypatch: pytest
     assert "KeyError" in letter["message"]
 
 
-class DownStore:
-    def remember(self, lead_id: str, decision: Assignment) -> Assignment | None:
+class DownLedger:
+    def assign_many(self, requests: object) -> list:
         raise DependencyUnavailable("Redis is unreachable")
+
+
+def _assign_step(ledger: object) -> object:
+    rules = RulesSource(None, fallback=default_rules("inbound-triage", "sales"))
+    return assign.build_step(SETTINGS, CLOCK, ledger=ledger, owners=StaticOwners(), rules=rules)  # type: ignore[arg-type]
 
 
 def test_a_dependency_outage_stops_the_stage_instead_of_dead_lettering() -> None:
     lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
         _message(json.dumps({"lead_id": "L3", "email": "a@b.io"}).encode())
     ).value
-    step = assign.build_step(SETTINGS, CLOCK, store=DownStore())
+    step = _assign_step(DownLedger())
     with pytest.raises(DependencyUnavailable):
-        step(_message(lead_bytes))
+        step([_message(lead_bytes)])  # type: ignore[operator]
 
 
 def test_the_assign_step_emits_a_valid_assignment_event() -> None:
     lead_bytes = normalize.build_step(SETTINGS, CLOCK)(
         _message(json.dumps({"lead_id": "L4", "email": "a@b.io"}).encode())
     ).value
-    routed = assign.build_step(SETTINGS, CLOCK, store=InMemoryAssignmentStore())(_message(lead_bytes))
+    [routed] = _assign_step(InMemoryLedger())([_message(lead_bytes)])  # type: ignore[operator]
     event = AvroCodec("Assignment").decode(routed.value)
     assert (event["destination_type"], event["destination"], event["channel"]) == (
         "queue",
         "inbound-triage",
         "sales",
     )
-    assert event["rules_version"].startswith("default-queue@")
+    assert event["rules_version"].startswith("rules@")
+    assert routed.also_to == ("leads.assigned.sales",)
 
 
 def test_the_enrich_step_counts_filled_fields_by_source_and_conflicts() -> None:

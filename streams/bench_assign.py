@@ -1,0 +1,163 @@
+"""``leadroute bench assign``: the assign stage's throughput, next to a pass-through of the same batches.
+
+The leads are synthetic, taken through normalize, enrich, match and segment
+in-process first, so the assign stage sees what it sees in production. Each
+row decides the same leads, in batches as the stage takes them from Kafka:
+
+- pass-through: decode each Lead and encode it again (the floor any stage pays);
+- the assign stage: decode, plan with the example rules, decide in the Redis
+  ledger (one pipelined round trip per batch), encode the Assignment event;
+- its parts: planning alone, the Redis ledger alone, the in-memory ledger.
+
+Redis state goes under a fresh prefix that is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from processors.assign import CandidateCache, StaticOwners, request_for
+from processors.intake import raw_lead_from_json
+from processors.ports import SystemClock
+from processors.routing.memory_ledger import InMemoryLedger
+from streams.settings import Settings
+from streams.stages.base import BatchStep, Message, lead_batch_step
+
+
+def _timed(label: str, work: Callable[[], Any], count: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    work()
+    elapsed = time.perf_counter() - started
+    return {"step": label, "leads_per_second": round(count / elapsed, 1), "seconds": round(elapsed, 3)}
+
+
+def _in_batches(step: BatchStep, messages: list[Message], size: int) -> None:
+    for start in range(0, len(messages), size):
+        step(messages[start : start + size])
+
+
+def measure(settings: Settings, lead_count: int, batch_size: int, seed: int = 11) -> dict[str, Any]:
+    import redis
+
+    from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
+    from streams.adapters.redis_assignments import forget_prefix
+    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.routing_setup import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
+    from streams.rules_source import RulesSource, read_rules
+    from streams.serde import AvroCodec
+    from streams.stages import assign
+    from streams.synthetic import generate
+
+    clock = SystemClock()
+    rules = read_rules(str(EXAMPLE_RULES))
+    owners = read_owners(DEMO_OWNERS)
+    router = in_process_router(settings.with_overrides(firmographics="none"), rules=rules, owners=owners)
+    raws = [
+        raw_lead_from_json(m.payload)
+        for m in generate(lead_count, seed=seed, invalid_share=0, garbage_share=0)
+        if m.payload is not None
+    ]
+    now = clock.now_ms()
+    leads = [
+        enrich_stage(
+            normalize_stage(raw, received_at_ms=now, clock=clock), enricher=router.enricher, clock=clock
+        )
+        for raw in raws
+    ]
+    leads = match_stage(leads, matcher=router.matcher, mirror=router.mirror, clock=clock)
+    leads = [segment_stage(lead, segmenter=router.segmenter, clock=clock) for lead in leads]
+    lead_codec = AvroCodec("Lead")
+    messages = [
+        Message(lead_codec.encode(lead), None, [], "bench", 0, index, now) for index, lead in enumerate(leads)
+    ]
+    count = len(messages)
+    directory = StaticOwners(owners)
+    source = RulesSource(None, fallback=rules)
+
+    prefix = f"leadroute-bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(settings.redis_url)
+    rows: list[dict[str, Any]] = []
+    try:
+        baseline_step = lead_batch_step("pass-through", lambda batch: batch, clock)
+        rows.append(
+            _timed(
+                "pass-through (decode + encode a Lead)",
+                lambda: _in_batches(baseline_step, messages, batch_size),
+                count,
+            )
+        )
+        redis_ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
+        stage = assign.build_step(settings, clock, ledger=redis_ledger, owners=directory, rules=source)
+        rows.append(
+            _timed(
+                f"assign stage (example rules, Redis ledger, batches of {batch_size})",
+                lambda: _in_batches(stage, messages, batch_size),
+                count,
+            )
+        )
+        rows.append(_timed("  plan only (rule engine)", lambda: [rules.plan(lead) for lead in leads], count))
+        candidates = CandidateCache(directory.owners(), now)
+        requests = [
+            request_for(lead, rules.plan(lead), candidates, now, settings.default_queue) for lead in leads
+        ]
+        fresh = RedisAssignmentLedger(client, prefix=prefix + "-ledger", decision_ttl_s=3600)
+        rows.append(
+            _timed(
+                "  Redis ledger only (one pipelined round trip per batch)",
+                lambda: [
+                    fresh.assign_many(requests[i : i + batch_size])
+                    for i in range(0, len(requests), batch_size)
+                ],
+                count,
+            )
+        )
+        replay = RedisAssignmentLedger(client, prefix=prefix + "-ledger", decision_ttl_s=3600)
+        rows.append(
+            _timed(
+                "  Redis ledger, the same leads replayed (idempotent look-ups)",
+                lambda: [
+                    replay.assign_many(requests[i : i + batch_size])
+                    for i in range(0, len(requests), batch_size)
+                ],
+                count,
+            )
+        )
+        memory = InMemoryLedger()
+        rows.append(_timed("  in-memory ledger only", lambda: memory.assign_many(requests), count))
+    finally:
+        for name in (prefix, prefix + "-ledger"):
+            forget_prefix(settings.redis_url, name)
+        client.close()
+    baseline = rows[0]["leads_per_second"]
+    for row in rows:
+        row["vs_pass_through"] = round(row["leads_per_second"] / baseline, 3)
+    return {
+        "leads": count,
+        "batch_size": batch_size,
+        "owners": len(owners),
+        "rules_version": rules.version,
+        "redis_url": settings.redis_url.rsplit("@", 1)[-1],
+        "rows": rows,
+    }
+
+
+def render(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"assign: {result['leads']} leads, batches of {result['batch_size']}, "
+        f"{result['owners']} owners, {result['rules_version']}"
+    )
+    for column in ("step", "leads/s", "vs pass-through"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for row in result["rows"]:
+        table.add_row(row["step"], f"{row['leads_per_second']:,.0f}", f"{row['vs_pass_through']:.2f}×")
+    Console().print(table)
