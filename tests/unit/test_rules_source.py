@@ -116,9 +116,9 @@ def test_a_bad_file_at_start_stops_the_stage_with_file_and_line(tmp_path: Path) 
 def test_without_a_file_the_default_queue_routes_and_its_channel_topic_must_exist() -> None:
     source = RulesSource(None, fallback=default_rules("triage", "sales"))
     assert source.current().plan({"lead_id": "x"}).channel == "sales"
-    with pytest.raises(ConfigError, match="leads.assigned.sales|sales"):
+    with pytest.raises(ConfigError, match="channel topic"):
         RulesSource(
             None,
             fallback=default_rules("triage", "sales"),
-            missing_channel_topics=lambda channels: list(channels),
+            missing_channel_topics=list,
         )
