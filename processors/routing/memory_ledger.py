@@ -13,8 +13,8 @@ both. The precise rules, beyond the contract:
   millisecond still order); never-placed members come first, ordered by
   ``sha1(pool + "\\n" + owner)`` so neither name nor list position wins.
 * **weighted**: smooth weighted round robin (nginx): every eligible member's
-  current weight grows by its weight, the largest (first in list order on a
-  tie) is chosen and loses the eligible total. Skipped members neither accrue
+  current weight grows by its weight, the largest (on a tie the least recently
+  placed, as round robin) is chosen and loses the eligible total. Skipped members neither accrue
   nor pay, so an absent member returns with no backlog.
 * **load_balanced**: the lowest effective load; ties by least recently placed
   (as round robin). Load is assignments today (owner-local day) or, with
@@ -219,10 +219,9 @@ class InMemoryLedger:
                 standing[winner.owner_id].credit -= 1
         if winner is None:
             if strategy == "weighted":
-                winner = eligible[0]
-                for c in eligible[1:]:
-                    if standing[c.owner_id].current > standing[winner.owner_id].current:
-                        winner = c
+                # Highest current weight; a tie goes to the least recently placed (hash order
+                # for never-placed), never to list position.
+                winner = min(eligible, key=lambda c: (-standing[c.owner_id].current, rank(c)))
             elif strategy == "load_balanced":
                 winner = min(eligible, key=lambda c: (loads[c.owner_id], rank(c)))
             else:

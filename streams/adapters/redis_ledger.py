@@ -198,7 +198,8 @@ for i, att in ipairs(attempts) do
         for x = 2, #eligible do
           local j = eligible[x]
           if strategy == 'weighted' then
-            if members[j].c > members[chosen].c then chosen = j end
+            local cj, cc = members[j].c, members[chosen].c
+            if cj > cc or (cj == cc and less_recent(j, chosen)) then chosen = j end
           elseif strategy == 'load_balanced' then
             if loads[j] < loads[chosen] or (loads[j] == loads[chosen] and less_recent(j, chosen)) then
               chosen = j

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -180,15 +179,3 @@ def test_a_capped_owner_never_exceeds_the_cap_with_four_racing_processes(redis_u
     for process in workers:
         process.join(30)
     assert totals["cap-a"] == 25 and sum(totals.values()) == 1200, totals
-
-
-def test_throughput_batches_of_500_in_a_pool_of_seven(redis_ledger: RedisAssignmentLedger) -> None:
-    """Not a gate (machines differ): prints the figure the assign stage's budget is checked against."""
-    members = [cand(f"tp-{i}", cap_hour=10**6, cap_day=10**6) for i in range(7)]
-    batches = [[request(pool("tp", members), QUEUE) for _ in range(500)] for _ in range(40)]
-    started = time.perf_counter()
-    for batch in batches:
-        redis_ledger.assign_many(batch)
-    rate = 20_000 / (time.perf_counter() - started)
-    print(f"\nRedisAssignmentLedger.assign_many: {rate:,.0f} leads/s (batches of 500, pool of 7)")
-    assert rate > 1_000

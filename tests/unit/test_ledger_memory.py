@@ -113,6 +113,16 @@ def scenario_weighted_is_smooth_and_proportional(ledger: Any, p: str) -> None:
     assert counts == {f"{p}a": 100, f"{p}b": 200, f"{p}c": 300}
 
 
+def scenario_weighted_ties_follow_the_rotation_not_the_list_order(ledger: Any, p: str) -> None:
+    ids = [f"{p}{name}" for name in ("a", "b", "c")]
+    for order in (ids, list(reversed(ids))):
+        pool_name = f"{p}{'-'.join(o[-1] for o in order)}"
+        turns = sorted(ids, key=lambda i, name=pool_name: member_hash(name, i))
+        members = [cand(i, weight=2.0) for i in order]
+        placed = owners_of(ledger, [request(pool(pool_name, members, "weighted")) for _ in range(6)])
+        assert placed == turns + turns  # equal weights: a fair rotation, whatever the list order
+
+
 def scenario_load_balanced_fewest_today_then_open_load(ledger: Any, p: str) -> None:
     named = Attempt("owner", "account owner", (cand(f"{p}a"),))
     owners_of(ledger, [request(named) for _ in range(2)])  # a already has 2 today
