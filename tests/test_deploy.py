@@ -254,3 +254,9 @@ def test_alert_rules_pass_promtool() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_kubernetes_rules_config_is_the_shipped_example() -> None:
+    """kustomize cannot read outside deploy/k8s, so the example is copied; the copy must not drift."""
+    shipped = ROOT / "processors" / "rules" / "data" / "example.yaml"
+    assert (ROOT / "deploy" / "k8s" / "rules" / "rules.yaml").read_bytes() == shipped.read_bytes()

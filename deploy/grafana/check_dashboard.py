@@ -31,12 +31,20 @@ COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadro
             "leadroute_firmographics_errors_total", "leadroute_firmographics_cache_total",
             # match stage (CRM matching) and crm-sync
             "leadroute_crm_matches_total", "leadroute_crm_duplicates_total",
-            "leadroute_crm_review_total", "leadroute_crm_sync_events_total"]
+            "leadroute_crm_review_total", "leadroute_crm_sync_events_total",
+            # segment stage
+            "leadroute_segmented_leads_total",
+            # assign stage: routing rules, owners and fairness
+            "leadroute_rules_reloads_total", "leadroute_route_matches_total",
+            "leadroute_owner_skips_total", "leadroute_assignment_fallbacks_total",
+            "leadroute_owner_expected_share_total", "leadroute_owner_placements_total"]
 GAUGES = ["leadroute_consumer_lag", "leadroute_last_processed_timestamp_seconds",
           "leadroute_stage_info", "leadroute_firmographics_circuit_open",
-          "leadroute_crm_mirror_records"]
+          "leadroute_crm_mirror_records", "leadroute_rules_version_info"]
 HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
-              "leadroute_firmographics_request_seconds"]
+              "leadroute_firmographics_request_seconds",
+              # match and assign
+              "leadroute_batch_size"]
 ALLOWED = set(COUNTERS + GAUGES + ["up"])
 ALLOWED.update(h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count"))
 
