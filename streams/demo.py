@@ -29,6 +29,7 @@ from rich.table import Table
 import schemas
 from processors.intake import raw_lead_from_json
 from streams import embedded, topics
+from streams.routing_setup import EXAMPLE_RULES
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages.registry import STAGES
@@ -160,6 +161,48 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     raise TimeoutError("crm-sync did not mirror the synthetic CRM in time")
 
 
+#: The example team member the demo sends on leave, so skips show up in the summary.
+DEMO_AWAY_OWNER = "hugo.martin"
+
+
+def demo_team(now_ms: int) -> list[Any]:
+    """The demo owners, with one of the EMEA enterprise pool out of office around today."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from streams.routing_setup import DEMO_OWNERS, read_owners
+
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    leave = ((today - timedelta(days=2), today + timedelta(days=5)),)
+    return [
+        replace(owner, out_of_office=leave) if owner.id == DEMO_AWAY_OWNER else owner
+        for owner in read_owners(DEMO_OWNERS)
+    ]
+
+
+def _load_owners(settings: Settings, deadline: float, console: Console | None) -> int:
+    """Publish the demo team to the owners topic and wait until owner-sync holds it in Redis."""
+    from streams.adapters.redis_owners import RedisOwnerDirectory
+    from streams.cli_owners import OwnerPublisher
+
+    team = demo_team(int(time.time() * 1000))
+    publisher = OwnerPublisher(settings)
+    for owner in team:
+        publisher.publish(owner)
+    if publisher.flush():
+        raise RuntimeError("the broker did not acknowledge every owner")
+    if console is not None:
+        console.print(
+            f"published {len(team)} owners ({DEMO_AWAY_OWNER} out of office); waiting for owner-sync…"
+        )
+    directory = RedisOwnerDirectory.from_settings(settings)
+    while time.monotonic() < deadline:
+        if directory.count() >= len(team):
+            return len(team)
+        time.sleep(0.25)
+    raise TimeoutError("owner-sync did not store the demo owners in time")
+
+
 def _warm_up(settings: Settings, producer: Producer, consumer: Consumer, deadline: float) -> float:
     """Route one probe lead first, so the figures measure routing, not consumer start-up.
 
@@ -279,6 +322,8 @@ def measure_pipeline(
         **DEMO_TUNING,
         # The demo shows enrichment with the shipped sample dataset unless a provider is configured.
         "firmographics": "dataset" if settings.firmographics == "none" else settings.firmographics,
+        # ...and routes with the example rules unless the user has their own.
+        "rules_file": settings.rules_file or str(EXAMPLE_RULES),
         **(tuning or {}),
         "redis_url": redis_url,
         "redis_prefix": f"leadroute-demo-{run_id}",
@@ -306,6 +351,7 @@ def measure_pipeline(
         if console is not None:
             console.print("waiting for every stage to join its consumer group…")
         producer = _producer(settings)
+        owners_loaded = _load_owners(settings, deadline, console)
         crm_loaded = _load_crm(settings, crm_accounts, seed, deadline, console)
         ready_after = _warm_up(settings, producer, consumer, deadline)
         messages = list(generate(lead_count, seed=seed))
@@ -340,6 +386,8 @@ def measure_pipeline(
     summary = summarise(tally, lead_count)
     summary["pipeline_ready_seconds"] = round(ready_after, 2)
     summary["crm_accounts"] = crm_loaded
+    summary["owners"] = owners_loaded
+    summary["rules"] = settings.rules_file
     summary["publish_rate"] = rate or "burst"
     summary["processing_guarantee"] = settings.processing_guarantee
     summary["commit_interval_s"] = settings.commit_interval
@@ -353,6 +401,17 @@ def _source_of(section: dict[str, Any], name: str) -> str:
 
 def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
     destinations = Counter(f"{e['destination_type']}:{e['destination']}" for e in tally.assigned.values())
+    routes = Counter(e.get("route") or "(no route: defaults)" for e in tally.assigned.values())
+    skips = Counter(
+        f"{skip['owner_id']}: {skip['reason'].split(' until ')[0]}"
+        for e in tally.assigned.values()
+        for skip in e.get("skips") or []
+    )
+    fallbacks = Counter(
+        f"placed by fallback {e['fallback_depth']}: {e['action']}"
+        for e in tally.assigned.values()
+        if e.get("fallback_depth")
+    )
     channels = Counter(e["channel"] for e in tally.assigned.values())
     dead = [letter for where, letter in tally.dead.items() if where in tally.offsets]
     reasons = Counter(letter["error_code"] for letter in dead)
@@ -396,6 +455,9 @@ def summarise(tally: Tally, lead_count: int) -> dict[str, Any]:
         "unaccounted": lead_count - tally.accounted,
         "by_destination": dict(destinations.most_common()),
         "by_channel": dict(channels.most_common()),
+        "by_route": dict(routes.most_common()),
+        "owner_skips": dict(skips.most_common()),
+        "fallbacks": dict(fallbacks.most_common()),
         "dlq_reasons": dict(reasons.most_common()),
         "quality_flags": dict(flags.most_common()),
         "by_region": dict(regions.most_common()),
@@ -429,8 +491,11 @@ def render(summary: dict[str, Any], console: Console) -> None:
     )
     console.print(outcome)
     for title, key, header in (
-        ("Assigned to", "by_destination", "destination"),
-        ("Channels", "by_channel", "channel"),
+        ("Assigned to (owners and queues)", "by_destination", "destination"),
+        ("Channels (leads.assigned.<channel>)", "by_channel", "channel"),
+        ("Routes that matched", "by_route", "route"),
+        ("Owners skipped, and why", "owner_skips", "owner: reason"),
+        ("Placed by a fallback action", "fallbacks", "fallback"),
         ("Dead-letter reasons", "dlq_reasons", "code"),
         ("Data quality flags on assigned leads", "quality_flags", "flag"),
         ("Regions (and the source that placed them)", "by_region", "region"),

@@ -72,7 +72,28 @@ def test_topics_create_is_idempotent(infra: Services) -> None:
     assert second.returncode == 0, second.stderr
     results = json.loads(second.stdout)
     assert {r["status"] for r in results} == {"exists"}
-    assert [r["topic"] for r in results] == [topics.name(settings, t) for t in topics.ALL_TOPICS]
+    wanted = [
+        *topics.ALL_TOPICS,
+        topics.channel_topic(settings.default_channel),
+    ]  # the default rules' channel
+    assert [r["topic"] for r in results] == [topics.name(settings, t) for t in wanted]
+
+
+def test_topics_create_makes_a_topic_per_channel_of_the_rules_file(infra: Services) -> None:
+    from streams.routing_setup import EXAMPLE_RULES
+
+    settings = make_settings(infra, rules_file=str(EXAMPLE_RULES))
+    done = subprocess.run(
+        [*LEADROUTE, "topics", "create", "--json"],
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    created = {r["topic"] for r in json.loads(done.stdout)}
+    for channel in ("sales", "disqualified", "nurture", "inbound"):
+        assert topics.name(settings, topics.channel_topic(channel)) in created
 
 
 def test_a_stage_refuses_to_start_without_its_topics(infra: Services) -> None:
@@ -98,7 +119,7 @@ def test_run_all_routes_a_lead_then_stops_on_sigterm_without_orphans(infra: Serv
         probe.publish(json.dumps({"lead_id": lead_id, "email": "ops@example.org"}).encode())
         probe.wait_for(lambda: probe.assigned_for(lead_id))
         stages = _children(supervisor.pid)
-        assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
+        assert len(stages) == len(STAGES)  # the five lead stages, crm-sync and owner-sync
         started = time.monotonic()
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(20) == 0
@@ -124,7 +145,7 @@ def test_a_killed_supervisor_leaves_no_orphans(infra: Services) -> None:
         while len(_children(supervisor.pid)) < len(STAGES) and time.monotonic() < deadline:
             time.sleep(0.2)
         stages = _children(supervisor.pid)
-        assert len(stages) == len(STAGES)  # the five lead stages and crm-sync
+        assert len(stages) == len(STAGES)  # the five lead stages, crm-sync and owner-sync
     finally:
         supervisor.kill()  # also when the assertion fails: never leave a supervisor behind
         supervisor.wait()
