@@ -188,6 +188,17 @@ def _hours_text(owner: Owner) -> str:
     return "; ".join(days) or "never"
 
 
+@owners.command("example")
+def example_owners() -> None:
+    """Print the example team the example rules name (YAML), to start an owners file from.
+
+    leadroute owners example > owners.yaml
+    """
+    from streams.routing_setup import DEMO_OWNERS
+
+    click.echo(DEMO_OWNERS.read_text(encoding="utf-8"), nl=False)
+
+
 @owners.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print every owner as JSON.")
 @with_settings

@@ -46,6 +46,17 @@ def rules() -> None:
     """Check routing rule files before they go live (see docs/rules.md)."""
 
 
+@rules.command("example")
+def rules_example() -> None:
+    """Print the shipped example rule set (territories, segments, pools, routes) to start from.
+
+    leadroute rules example > rules.yaml
+    """
+    from streams.routing_setup import EXAMPLE_RULES
+
+    click.echo(EXAMPLE_RULES.read_text(encoding="utf-8"), nl=False)
+
+
 @rules.command("check")
 @click.argument("rules_file", type=click.Path(exists=True, dir_okay=False))
 @click.option(
