@@ -145,3 +145,35 @@ def test_every_assignment_is_also_published_on_its_channel_topic(
     finally:
         consumer.close()
     assert found and found[0]["destination"] == event["destination"] == "disqualified"
+
+
+def test_simulate_replays_a_time_range_of_the_assigned_topic(
+    probe: PipelineProbe, team_and_account: dict[str, str], tmp_path: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+    from streams.routing_setup import DEMO_OWNERS
+    from streams.settings import settings_env
+
+    since = datetime.now(UTC).isoformat()
+    routed = [_route(probe, email=f"buyer{i}@newco{uuid.uuid4().hex[:8]}.de", country="DE") for i in range(3)]
+    draft = tmp_path / "nurture.yaml"
+    draft.write_text(
+        "version: 1\ndefaults: {channel: nurture}\nroutes:\n  - name: all\n    assign: {queue: nurture}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--rules", str(draft), "--since", since, "--owners", str(DEMO_OWNERS), "--json"],
+        env={**settings_env(probe.settings), "LEADROUTE_LOG_LEVEL": "WARNING"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    diff = json.loads(result.output)
+    assert diff["before"] == "what happened"
+    assert diff["leads"] >= len(routed)
+    after = {row["name"]: row["after"] for row in diff["destinations"]}
+    assert after == {"queue:nurture": diff["leads"]}
