@@ -280,6 +280,7 @@ class _State:
     )
     countries: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()  # cumulative
+    owners: tuple[str, ...] = OWNERS
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}-{next(self.counters[prefix]):07d}"
@@ -290,9 +291,10 @@ class _State:
 
     def owner(self) -> str:
         """A few reps own far more than the rest, as in any team."""
+        owners = self.owners
         if self.rng.random() < 0.3:
-            return OWNERS[min(int(self.rng.paretovariate(1.2)) - 1, len(OWNERS) - 1)]
-        return OWNERS[self.rng.randrange(len(OWNERS))]
+            return owners[min(int(self.rng.paretovariate(1.2)) - 1, len(owners) - 1)]
+        return owners[self.rng.randrange(len(owners))]
 
     def claim(self, domain: str, *, check: bool = False) -> bool:
         """Reserve ``domain`` for one company; ``check`` also makes sure it is registrable as it is.
@@ -656,25 +658,39 @@ def _demo_people(
 
 
 def generate_crm(
-    accounts: int, *, seed: int = 7, demo_seed: int = 7, demo_leads: int = 400
+    accounts: int,
+    *,
+    seed: int = 7,
+    demo_seed: int = 7,
+    demo_leads: int = 400,
+    owners: tuple[str, ...] = OWNERS,
+    demo_share: float = 1.0,
 ) -> Iterator[tuple[RecordKind, Any]]:
     """``accounts`` accounts with their contacts, leads and opportunities, as (kind, record).
 
     The demo's companies (``companies(seed=demo_seed)``) come first, as many as
-    ``accounts`` allows; then generated companies, some with subsidiaries,
-    alternate domains and look-alikes. Records are normalized exactly as
-    ``leadroute crm load`` would store them.
+    ``accounts`` allows (``demo_share`` of them: the rest stay new logos); then
+    generated companies, some with subsidiaries, alternate domains and
+    look-alikes. Records are owned by ``owners`` (CRM user ids) and normalized
+    exactly as ``leadroute crm load`` would store them.
     """
+    if not owners:
+        raise ValueError("a CRM needs at least one owner")
     countries, weights = _country_shares()
     state = _State(
-        _Random(seed), vocabulary(seed), countries=countries, weights=tuple(itertools.accumulate(weights))
+        _Random(seed),
+        vocabulary(seed),
+        countries=countries,
+        weights=tuple(itertools.accumulate(weights)),
+        owners=tuple(owners),
     )
     demo = companies(seed=demo_seed)
     for company in demo:
         state.taken.add(company.domain)
     made = 0
     by_domain: dict[str, Account] = {}
-    included = demo[:accounts]
+    # Spread evenly: company i is a customer when the running share crosses a whole number.
+    included = [c for i, c in enumerate(demo) if int((i + 1) * demo_share) > int(i * demo_share)][:accounts]
     for index, company in enumerate(included):
         family = _demo_family(state, company)
         by_domain[company.domain] = family.account

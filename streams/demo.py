@@ -146,7 +146,12 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     from streams.crm_synthetic import generate_crm
 
     publisher = CrmPublisher(settings)
-    records = list(generate_crm(accounts, seed=seed, demo_seed=seed))
+    # The example team owns the accounts, and 60% of the demo's companies are customers,
+    # so the demo shows account-owner routing next to new logos going to the pools.
+    team = tuple(owner.id for owner in demo_team(int(time.time() * 1000)))
+    records = list(
+        generate_crm(accounts, seed=seed, demo_seed=seed, owners=team, demo_share=DEMO_CUSTOMER_SHARE)
+    )
     for kind, record in records:
         publisher.publish(kind, record)
     publisher.flush()
@@ -161,6 +166,8 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     raise TimeoutError("crm-sync did not mirror the synthetic CRM in time")
 
 
+#: Share of the demo leads' companies that are already CRM accounts; the rest are new logos.
+DEMO_CUSTOMER_SHARE = 0.6
 #: The example team member the demo sends on leave, so skips show up in the summary.
 DEMO_AWAY_OWNER = "hugo.martin"
 

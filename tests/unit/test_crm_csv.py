@@ -451,3 +451,18 @@ def test_a_small_crm_holds_exactly_the_accounts_asked_for() -> None:
     for size in (1, 50, 400, 401):
         accounts = [r for kind, r in generate_crm(size, seed=5, demo_leads=0) if kind == "account"]
         assert len(accounts) == size
+
+
+def test_a_generated_crm_is_owned_by_the_given_team_and_leaves_a_share_of_demo_companies_new() -> None:
+    from streams.crm_synthetic import generate_crm
+    from streams.synthetic import companies
+
+    team = ("ana", "ben", "cat")
+    records = list(generate_crm(300, seed=3, demo_seed=3, owners=team, demo_share=0.5, demo_leads=0))
+    owners = {r["owner_id"] for kind, r in records if r.get("owner_id")}
+    assert owners <= set(team) and owners
+    domains = {d for kind, r in records if kind == "account" for d in r["domains"]}
+    demo = [c.domain for c in companies(seed=3)]
+    customers = sum(domain in domains for domain in demo)
+    # Half the demo companies become accounts (a duplicate demo domain can make it one fewer).
+    assert len(demo) // 2 - 2 <= customers <= len(demo) // 2
