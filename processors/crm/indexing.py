@@ -70,6 +70,26 @@ def company_tokens(name: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def typo_variants(word: str) -> tuple[list[str], list[str]]:
+    """(the word with one letter dropped or two neighbours swapped, its four-letter ends).
+
+    One typo away from an account's word, a lead's word reaches it through one of
+    these: a letter too many ("gloobex") or two swapped ("glboex") give the
+    account's word itself among the first list; a wrong or missing letter in the
+    middle ("globax") leaves the word's ends, which accounts are indexed by too.
+    Both mirrors ask for exactly these, so the Redis script builds them the same
+    way (for ASCII words: it works on bytes).
+    """
+    exact: dict[str, None] = {}
+    for at in range(len(word)):
+        exact.setdefault(word[:at] + word[at + 1 :], None)
+    for at in range(len(word) - 1):
+        exact.setdefault(word[:at] + word[at + 1] + word[at] + word[at + 2 :], None)
+    exact.pop(word, None)
+    affixes = list(dict.fromkeys((f"{word[:AFFIX_LENGTH]}~", f"~{word[-AFFIX_LENGTH:]}")))
+    return list(exact), [affix for affix in affixes if affix not in exact and affix != word]
+
+
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if ch.isalnum())

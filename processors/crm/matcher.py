@@ -44,16 +44,19 @@ from processors.crm.names import (
     CompanyKey,
     account_key,
     company_key,
+    legal_forms_conflict,
     literal_similarity,
     lookup_tokens,
     score_keys,
+    typo_words,
+    words_contained,
 )
 from processors.enrichment.emails import DomainLists
 from processors.models import Lead
 from processors.ports import CrmMirror
 
 #: Bumped whenever the decision logic changes, so ``matcher_version`` changes with it.
-LOGIC_REVISION = 1
+LOGIC_REVISION = 2
 
 PersonMethod = Literal["email", "phone", "fuzzy_name"]
 AccountMethod = Literal["domain", "fuzzy_name", "person"]
@@ -78,6 +81,7 @@ LOWER_SCORE = "lower score"
 BELOW_REVIEW = "below review score"
 PARENT_OVER_CHILD = "lost tiebreak: parent over child"
 CLOSER_NAME = "lost tiebreak: closer full name"
+LEGAL_FORM = "legal form differs from the lead's"
 FEWER_CONTACTS = "lost tiebreak: fewer contacts"
 OLDER_ACTIVITY = "lost tiebreak: older activity"
 LOWEST_ID = "lost tiebreak: lowest id (tiebreakers could not separate)"
@@ -167,6 +171,18 @@ class _AccountPick:
 
 
 @dataclass(slots=True)
+class _NameScore:
+    """A name candidate scored against the lead's closest company name."""
+
+    account: Account
+    score: float
+    lead_name: str
+    lead_key: CompanyKey | None
+    key: CompanyKey | None
+    conflict: bool  # both name a legal form and they share none
+
+
+@dataclass(slots=True)
 class _PersonHit:
     person: Person
     method: PersonMethod
@@ -205,14 +221,18 @@ class Matcher:
         normalized: Mapping[str, Any] = lead.get("normalized") or {}
         enrichment: Mapping[str, Any] = lead.get("enrichment") or {}
         tokens: dict[str, None] = {}
+        typos: dict[str, None] = {}
         for name in self._lead_company_names(normalized, enrichment):
             tokens.update(dict.fromkeys(lookup_tokens(name)))
+            typos.update(dict.fromkeys(typo_words(name)))
         return MatchQuery(
             email_key=normalized.get("email_match_key"),
             phone=normalized.get("phone_e164") or enrichment.get("phone_e164"),
             person_name_key=person_name_key(normalized.get("first_name"), normalized.get("last_name")),
             domain=self._company_domain(lead),
             name_tokens=tuple(tokens),
+            typo_words=tuple(typos),
+            names_only_without_domain=True,
         )
 
     def _company_domain(self, lead: Lead) -> str | None:
@@ -411,43 +431,93 @@ class Matcher:
         runner_ups: list[CrmCandidate],
         reviews: list[str],
     ) -> _AccountPick | None:
-        scored: list[tuple[float, str, Account]] = []
-        for account in candidates.accounts_by_name:
-            score, lead_name = self._best_score(lead_keys, account_key(account))
-            scored.append((score, lead_name, account))
-        scored.sort(key=lambda s: (-s[0], s[2]["id"]))
+        review_score = self.config.review_score
+        scored = [self._name_score(lead_keys, account) for account in candidates.accounts_by_name]
+        self._dropped_word(lead_keys, scored)
+        # A legal form that contradicts the lead's ("Acme AB" for an "Acme KG" account) ranks
+        # an account below every matching one that does not: it is likely a sister company.
+        scored.sort(key=lambda s: (s.score < review_score or s.conflict, -s.score, s.account["id"]))
         cap = self.config.max_runner_ups
-        top_score = scored[0][0]
-        if top_score < self.config.review_score:
-            runner_ups.extend(self._candidate(a, s, "fuzzy_name", BELOW_REVIEW) for s, _, a in scored[:cap])
+        top = scored[0]
+        if top.score < review_score:
+            runner_ups.extend(
+                self._candidate(s.account, s.score, "fuzzy_name", BELOW_REVIEW) for s in scored[:cap]
+            )
             return None
-
-        tied = [entry for entry in scored if entry[0] == top_score]
+        top_score = top.score
+        tied = [s for s in scored if s.score == top_score and s.conflict == top.conflict]
+        rest = [s for s in scored if not (s.score == top_score and s.conflict == top.conflict)]
         winner, losers, separated = self._tiebreak(
-            [a for *_, a in tied],
+            [s.account for s in tied],
             candidates,
-            [(CLOSER_NAME, lambda a: self._literal_score(lead_keys, account_key(a)))],
+            [(CLOSER_NAME, lambda a: self._literal_score(lead_keys, a["name"]))],
         )
         for loser, reason in losers:
             runner_ups.append(self._candidate(loser, top_score, "fuzzy_name", reason))
-        lead_name = next(name for _, name, a in tied if a["id"] == winner["id"])
-        runner_ups.extend(
-            self._candidate(
-                a, s, "fuzzy_name", LOWER_SCORE if s >= self.config.review_score else BELOW_REVIEW
-            )
-            for s, _, a in scored[len(tied) :][:cap]
-        )
+        lead_name = next(s.lead_name for s in tied if s.account["id"] == winner["id"])
+        for s in rest[:cap]:
+            if s.conflict and s.score >= top_score:
+                reason = CLOSER_NAME if s.score == top_score else LEGAL_FORM
+            else:
+                reason = LOWER_SCORE if s.score >= review_score else BELOW_REVIEW
+            runner_ups.append(self._candidate(s.account, s.score, "fuzzy_name", reason))
         if not separated:
             reviews.append(
                 "several accounts match the company name equally and tiebreakers could not separate them"
             )
         if top_score < self.config.accept_score:
             reviews.append(
-                f"fuzzy name score {_number(top_score)} between {_number(self.config.review_score)} "
+                f"fuzzy name score {_number(top_score)} between {_number(review_score)} "
                 f"and {_number(self.config.accept_score)}"
             )
         matched_on = f"{_shown(lead_name)} ~ {_shown(winner['name'])}"
         return _AccountPick(winner, "fuzzy_name", top_score, matched_on)
+
+    @staticmethod
+    def _name_score(lead_keys: Sequence[tuple[str, CompanyKey]], account: Account) -> _NameScore:
+        """The account's best score over the lead's names; a contradicting legal form is noted."""
+        other = account_key(account)
+        best = _NameScore(account, 0.0, "", None, other, False)
+        if other is None:
+            return best
+        for lead_name, key in lead_keys:
+            score = score_keys(key, other)
+            if score > best.score or not best.lead_name:
+                best = _NameScore(account, score, lead_name, key, other, legal_forms_conflict(key, other))
+        return best
+
+    def _dropped_word(self, lead_keys: Sequence[tuple[str, CompanyKey]], scored: list[_NameScore]) -> None:
+        """A lead name whose words are all in exactly one account's longer name is that account.
+
+        "Querini & USA" for "Querini & Huguet USA Inc.": a word left out scores low
+        however the rest agrees. When only one candidate holds every word of the
+        lead's name (its legal form, if any, not contradicting the lead's), it is
+        matched at the review score: a likely match a person should confirm. The
+        lead must give two words, or one and the account's legal form ("Murcia LLP"
+        for "Murcia Shipping LLP"): one word alone ("Acme" for "Acme Mining") is
+        too little. Several such accounts ("Querini" with "Querini Mining" and
+        "Querini Bank") are left to the plain score, and so is a lead whose name an
+        account has exactly.
+        """
+        floor = self.config.review_score
+        for lead_name, key in lead_keys:
+            if any(
+                s.key is not None and s.key.text == key.text and not legal_forms_conflict(key, s.key)
+                for s in scored
+            ):
+                continue
+            several_words = " " in key.text
+            holding = [
+                at
+                for at, s in enumerate(scored)
+                if s.key is not None
+                and words_contained(key, s.key)
+                and not legal_forms_conflict(key, s.key)
+                and (several_words or (key.legal and s.key.legal))
+            ]
+            if len(holding) == 1 and scored[holding[0]].score < floor:
+                found = scored[holding[0]]
+                scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
 
     @staticmethod
     def _best_score(
@@ -463,11 +533,9 @@ class Matcher:
         return best, best_name
 
     @staticmethod
-    def _literal_score(lead_keys: Sequence[tuple[str, CompanyKey]], other: CompanyKey | None) -> float:
+    def _literal_score(lead_keys: Sequence[tuple[str, CompanyKey]], name: str) -> float:
         """Closeness of the full names, legal form included: only asked to break equal scores."""
-        if other is None:
-            return 0.0
-        return max((literal_similarity(key, other) for _, key in lead_keys), default=0.0)
+        return max((literal_similarity(lead_name, name) for lead_name, _ in lead_keys), default=0.0)
 
     def _tiebreak(
         self,
@@ -577,8 +645,14 @@ def match_lead(lead: Lead, matcher: Matcher, mirror: CrmMirror) -> Lead:
 
 
 def match_leads(leads: Sequence[Lead], matcher: Matcher, mirror: CrmMirror) -> list[Lead]:
-    """Every lead matched, with one batched mirror call for the whole batch."""
-    answers = mirror.candidates_many([matcher.query_for(lead) for lead in leads])
+    """Every lead matched, with one batched mirror call for the whole batch.
+
+    A mirror that hands out answers as they come (``iter_candidates``, the Redis
+    one) is used that way, so deciding a lead overlaps with the look-ups after it.
+    """
+    queries = [matcher.query_for(lead) for lead in leads]
+    streaming = getattr(mirror, "iter_candidates", None)
+    answers = streaming(queries) if streaming is not None else mirror.candidates_many(queries)
     return [
         {**lead, "crm": dict(matcher.decide(lead, found))} for lead, found in zip(leads, answers, strict=True)
     ]

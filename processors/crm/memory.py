@@ -10,21 +10,34 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from processors.crm.indexing import index_entries, prepared
+from processors.crm.indexing import index_entries, prepared, typo_variants
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
 
 DEFAULT_MAX_CANDIDATES = 25
 DEFAULT_MAX_POSTING = 2000
+#: Typo variants ("abcd~", a word with a letter dropped) busier than this are skipped:
+#: they are only asked for a word no account has, and a busy variant says little.
+DEFAULT_MAX_TYPO_POSTING = 500
+#: A busy token (over ``max_posting``) counts for the accounts the other tokens found
+#: only when they are at most this many: each costs a look-up of its words.
+DEFAULT_MAX_BUSY_POOL = 500
 
 
 class InMemoryCrmMirror:
     """Both sides of the mirror protocol over dicts and sets."""
 
     def __init__(
-        self, *, max_candidates: int = DEFAULT_MAX_CANDIDATES, max_posting: int = DEFAULT_MAX_POSTING
+        self,
+        *,
+        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        max_posting: int = DEFAULT_MAX_POSTING,
+        max_typo_posting: int = DEFAULT_MAX_TYPO_POSTING,
+        max_busy_pool: int = DEFAULT_MAX_BUSY_POOL,
     ) -> None:
         self.max_candidates = max_candidates
         self.max_posting = max_posting
+        self.max_typo_posting = max_typo_posting
+        self.max_busy_pool = max_busy_pool
         self.records: dict[RecordKind, dict[str, Any]] = {
             "account": {},
             "contact": {},
@@ -82,13 +95,7 @@ class InMemoryCrmMirror:
         by_domain = (
             self._accounts(sorted(self.index.get(f"domain:{query.domain}", ()))) if query.domain else []
         )
-        shared: Counter[str] = Counter()
-        for token in query.name_tokens:
-            posting = self.index.get(f"token:{token}", set())
-            if len(posting) <= self.max_posting:
-                shared.update(posting)
-        ranked = sorted(shared, key=lambda account_id: (-shared[account_id], account_id))
-        by_name = self._accounts(ranked[: self.max_candidates])
+        by_name = [] if by_domain and query.names_only_without_domain else self._by_name(query)
 
         related: dict[str, Account] = {}
         table = self.records["account"]
@@ -119,6 +126,39 @@ class InMemoryCrmMirror:
             contact_counts=counts,
             open_opportunities=opportunities,
         )
+
+    def _by_name(self, query: MatchQuery) -> list[Account]:
+        """Accounts ranked by name tokens shared (a repeated token counts again), then id.
+
+        A token carried by more than ``max_posting`` accounts finds no account
+        itself, but counts for those the other tokens found when they are no more
+        than ``max_busy_pool`` ("Naylor Australia": the Naylors in Australia first). A typo
+        word no account carries is replaced by its variants (``typo_variants``),
+        which count like tokens up to ``max_typo_posting`` accounts each; its
+        four-letter ends (big postings) only when no other variant is carried.
+        """
+        shared: Counter[str] = Counter()
+        busy: list[set[str]] = []
+        for token in query.name_tokens:
+            posting = self.index.get(f"token:{token}", set())
+            if len(posting) <= self.max_posting:
+                shared.update(posting)
+            else:
+                busy.append(posting)
+        for word in query.typo_words:
+            if not word.isascii() or f"token:{word}" in self.index:
+                continue
+            exact, affixes = typo_variants(word)
+            found = [variant for variant in exact if f"token:{variant}" in self.index]
+            for variant in found or affixes:
+                posting = self.index.get(f"token:{variant}", set())
+                if len(posting) <= self.max_typo_posting:
+                    shared.update(posting)
+        if busy and len(shared) <= self.max_busy_pool:
+            for account_id in list(shared):
+                shared[account_id] += sum(account_id in posting for posting in busy)
+        ranked = sorted(shared, key=lambda account_id: (-shared[account_id], account_id))
+        return self._accounts(ranked[: self.max_candidates])
 
     def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
         return [self.candidates(query) for query in queries]

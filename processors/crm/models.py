@@ -63,6 +63,13 @@ class MatchQuery:
     person_name_key: str | None = None  # see indexing.person_name_key
     domain: str | None = None  # company domain; never a free-mail domain
     name_tokens: tuple[str, ...] = ()  # see indexing.company_tokens
+    #: Words of the name that may hold a typo. When no account carries such a word, the
+    #: mirror asks for its variants instead (indexing.typo_variants), so a correctly
+    #: spelled name never pays for them. Only ASCII words are tried.
+    typo_words: tuple[str, ...] = ()
+    #: Gather name candidates only when no account has ``domain``: the matcher never
+    #: reads them when the domain matched, and they are most of a look-up's work.
+    names_only_without_domain: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,15 +33,16 @@ guess routes a lead to the wrong owner.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
 
 from processors.crm.indexing import company_tokens
 from processors.normalize.company import normalize_company
-from processors.normalize.text import fold_tokens
 
 #: German letters written out the way Germans do without the keyboard for them.
 _TRANSLITERATION = str.maketrans(
@@ -88,6 +89,57 @@ SHORT_NAME_LENGTH = 3
 #: The highest score a differing short name can get: well under any review band.
 SHORT_NAME_CAP = 60.0
 
+#: Two names that share a word but differ in the others are only as alike as the words
+#: that differ: "Blees Textiles" is not "Blake Textiles" however long "textiles" is. Differing
+#: words at least this alike (or one typo apart) keep the whole-name score.
+DIFFERING_WORDS_MIN = 80.0
+
+#: Legal forms as folded word sequences, and the form they name. Forms that mean the same
+#: ("Inc", "Incorporated", "Corp") name one form; "Co"/"Company" name none (it is part of
+#: "Co., Ltd." and "& Co" alike). A name's legal form is every form at its end, so
+#: "Pty Ltd" is {pty, ltd} and "GmbH & Co. KG" is {gmbh, kg}.
+_LEGAL_FORMS: dict[str, str] = {
+    "inc": "inc", "incorporated": "inc", "corp": "inc", "corporation": "inc",
+    "co": "", "company": "", "cos": "", "companies": "",
+    "llc": "llc", "l l c": "llc", "ltd": "ltd", "limited": "ltd", "l t d": "ltd",
+    "plc": "plc", "p l c": "plc", "public limited company": "plc", "public limited": "plc",
+    "llp": "llp", "l l p": "llp", "lp": "lp", "l p": "lp",
+    "pty": "pty", "pvt": "pvt", "pte": "pte", "private": "pvt", "proprietary": "pty",
+    "gmbh": "gmbh", "ag": "ag", "kg": "kg", "kgaa": "kgaa", "ug": "ug", "se": "se", "e v": "ev",
+    "aktiengesellschaft": "ag", "gesellschaft mit beschrankter haftung": "gmbh",
+    "sa": "sa", "s a": "sa", "sas": "sas", "s a s": "sas", "sarl": "sarl", "s a r l": "sarl",
+    "sl": "sl", "s l": "sl", "srl": "srl", "s r l": "srl", "spa": "spa", "s p a": "spa",
+    "sp z o o": "spzoo", "spzoo": "spzoo", "bv": "bv", "b v": "bv", "nv": "nv", "n v": "nv",
+    "ab": "ab", "asa": "asa", "as": "as", "a s": "as", "aps": "aps", "oy": "oy", "oyj": "oyj",
+    "kk": "kk", "k k": "kk", "kabushiki kaisha": "kk", "ltda": "ltda", "me": "me", "eireli": "eireli",
+    "dac": "dac", "bhd": "bhd", "sdn": "sdn", "sro": "sro", "s r o": "sro", "doo": "doo",
+}  # fmt: skip
+#: How a legal form is written short, for the tie-breaking literal form: "Incorporated"
+#: and "Inc." are both "inc", "Corporation" is "corp", "L.L.C." is "llc".
+_LEGAL_SHORT: dict[str, str] = {
+    "incorporated": "inc", "corporation": "corp", "limited": "ltd", "company": "co", "companies": "cos",
+    "public limited company": "plc", "public limited": "plc", "private": "pvt", "proprietary": "pty",
+    "aktiengesellschaft": "ag", "gesellschaft mit beschrankter haftung": "gmbh", "kabushiki kaisha": "kk",
+}  # fmt: skip
+#: Words that are a legal form only in front of another ("Private Limited"), never alone.
+_LEGAL_PREFIX_ONLY: frozenset[str] = frozenset({"private", "proprietary", "public", "co", "company"})
+_LEGAL_LONGEST = max(len(form.split()) for form in _LEGAL_FORMS)
+
+#: Legal-form, umbrella and abbreviated words long enough that a typo in them ("Limietd",
+#: "Holidngs", "Tehcnologies") is still recognized: one letter off, seven letters or more.
+FUZZY_WORD_LENGTH = 7
+_FUZZY_LEGAL = tuple(form for form in _LEGAL_FORMS if " " not in form and len(form) >= FUZZY_WORD_LENGTH)
+_FUZZY_WORDS = tuple(
+    sorted(
+        word
+        for word in {*ABBREVIATIONS, *ABBREVIATIONS.values(), *NOISE_WORDS}
+        if len(word) >= FUZZY_WORD_LENGTH
+    )
+)
+
+#: Bumped when the comparison form changes, so a mirror's stored keys are recomputed.
+KEY_VERSION = 2
+
 #: Canonical word → every abbreviation of it, to look candidates up under either.
 _ALIASES: dict[str, tuple[str, ...]] = {}
 for _short, _canonical in ABBREVIATIONS.items():
@@ -99,7 +151,7 @@ class CompanyKey(NamedTuple):
 
     text: str  # canonical words joined by spaces
     compact: str  # the same without spaces
-    literal: str  # case- and accent-folded full name, legal form kept: only for tie-breaking
+    legal: str = ""  # the legal forms the name ends with, sorted, space-separated ("ltd pty")
 
 
 def transliterate(name: str) -> str:
@@ -107,35 +159,135 @@ def transliterate(name: str) -> str:
     return name.translate(_TRANSLITERATION)
 
 
+def _one_typo_from(word: str, vocabulary: tuple[str, ...]) -> str | None:
+    """The one vocabulary word ``word`` is a single typo away from (OSA distance 1), if any."""
+    if len(word) < FUZZY_WORD_LENGTH or word in vocabulary:
+        return None
+    found = [
+        known for known in vocabulary if abs(len(known) - len(word)) <= 1 and OSA.distance(word, known) == 1
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _folded_words(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` case- and accent-folded, and the (start, end) of each word in it (as fold_tokens)."""
+    folded = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text).casefold() if not unicodedata.combining(ch)
+    )
+    spans: list[tuple[int, int]] = []
+    start = -1
+    for at, ch in enumerate(folded):
+        if ch.isalnum():
+            if start < 0:
+                start = at
+        elif start >= 0:
+            spans.append((start, at))
+            start = -1
+    if start >= 0:
+        spans.append((start, len(folded)))
+    return folded, spans
+
+
+class LegalSplit(NamedTuple):
+    """A name cut before the legal forms it ends with."""
+
+    core: str  # the name without them, case- and accent-folded, punctuation kept
+    forms: frozenset[str]  # the forms, one code each ("Inc" and "Incorporated" are "inc")
+    literal: str  # folded words, the legal forms written short ("acme pty ltd")
+
+
+@lru_cache(maxsize=65536)
+def legal_split(name: str) -> LegalSplit:
+    """The name split from the legal forms it ends with.
+
+    "Browne & Querini Public Limited Company" → core "browne & querini", forms
+    {plc}; "Acme Pty Limited" → "acme", {pty, ltd}; a one-letter typo in a long
+    legal word counts ("Breton Labs Limietd" → ltd). A name that is nothing but a
+    legal form keeps it.
+    """
+    folded, spans = _folded_words(name)
+    words = [folded[a:b] for a, b in spans]
+    end = len(words)
+    forms: set[str] = set()
+    short: list[str] = []
+    while end > 1:
+        for size in range(min(_LEGAL_LONGEST, end - 1), 0, -1):
+            phrase = " ".join(words[end - size : end])
+            if size == 1 and phrase not in _LEGAL_FORMS:
+                phrase = _one_typo_from(phrase, _FUZZY_LEGAL) or phrase
+            if phrase in _LEGAL_FORMS and (phrase not in _LEGAL_PREFIX_ONLY or end < len(words)):
+                if _LEGAL_FORMS[phrase]:
+                    forms.add(_LEGAL_FORMS[phrase])
+                short.insert(0, _LEGAL_SHORT.get(phrase, phrase.replace(" ", "")))
+                end -= size
+                break
+        else:
+            break
+    if end == len(words):
+        return LegalSplit(folded, frozenset(), " ".join(words))
+    return LegalSplit(folded[: spans[end - 1][1]], frozenset(forms), " ".join([*words[:end], *short]))
+
+
 @lru_cache(maxsize=65536)
 def company_key(name: str) -> CompanyKey | None:
     """Comparison form of a company name; None when nothing usable is left."""
-    company = normalize_company(transliterate(name))
+    spelled = transliterate(name)
+    core, forms, _ = legal_split(spelled)
+    company = normalize_company(core) or normalize_company(spelled)
     if company is None or not company.match_key:
         return None
-    words = [ABBREVIATIONS.get(token, token) for token in company.match_key.split()]
+    words = company.match_key.split()
+    for at in range(1, len(words)):  # a typo in a known word; the first word is the name itself
+        words[at] = _one_typo_from(words[at], _FUZZY_WORDS) or words[at]
+    words = [ABBREVIATIONS.get(token, token) for token in words]
     kept = [word for word in words if word not in NOISE_WORDS] or words
     text = " ".join(kept)
-    return CompanyKey(text=text, compact=text.replace(" ", ""), literal=" ".join(fold_tokens(name)))
+    return CompanyKey(text=text, compact=text.replace(" ", ""), legal=" ".join(sorted(forms)))
 
 
-def stored_key(name: str) -> list[str] | None:
+def stored_key(name: str) -> list[Any] | None:
     """The comparison form to store with an account, so matching never recomputes it.
 
     Computing a key costs ~100 µs (legal-form removal); a lead compared with
     25 candidate accounts would pay that 25 times. Mirrors store this with
-    each account (``name_key``) when crm-sync writes it.
+    each account (``name_key``: version, words, legal forms) when crm-sync
+    writes it; a key stored by another ``KEY_VERSION`` is recomputed, not trusted.
     """
     key = company_key(name)
-    return list(key) if key is not None else None
+    return [KEY_VERSION, key.text, key.legal] if key is not None else None
 
 
 def account_key(account: Mapping[str, Any]) -> CompanyKey | None:
     """An account's comparison form: the stored one when the mirror has it, else computed."""
     stored = account.get("name_key")
-    if isinstance(stored, list | tuple) and len(stored) == 3:
-        return CompanyKey(*stored)
+    if isinstance(stored, list | tuple) and len(stored) == 3 and stored[0] == KEY_VERSION:
+        return CompanyKey(stored[1], stored[1].replace(" ", ""), stored[2])
     return company_key(account["name"])
+
+
+def legal_forms_conflict(a: CompanyKey, b: CompanyKey) -> bool:
+    """Both names end in a legal form and they share none: "Acme AB" and "Acme KG"."""
+    if not a.legal or not b.legal:
+        return False
+    return not set(a.legal.split()) & set(b.legal.split())
+
+
+def _differing_words_score(a: str, b: str) -> float | None:
+    """How alike the words two names do not share are; None unless they share one and both differ."""
+    words_a, words_b = a.split(), b.split()
+    rest_b = list(words_b)
+    rest_a = []
+    for word in words_a:
+        if word in rest_b:
+            rest_b.remove(word)
+        else:
+            rest_a.append(word)
+    if not rest_a or not rest_b or len(rest_a) == len(words_a):
+        return None
+    joined_a, joined_b = "".join(rest_a), "".join(rest_b)
+    if OSA.distance(joined_a, joined_b) <= 1:
+        return 100.0  # one typo apart
+    return max(fuzz.ratio(joined_a, joined_b), fuzz.ratio("".join(sorted(rest_a)), "".join(sorted(rest_b))))
 
 
 def score_keys(a: CompanyKey, b: CompanyKey) -> float:
@@ -149,7 +301,24 @@ def score_keys(a: CompanyKey, b: CompanyKey) -> float:
     )
     if min(len(a.compact), len(b.compact)) <= SHORT_NAME_LENGTH:
         score = min(score, SHORT_NAME_CAP)
+    elif score >= DIFFERING_WORDS_MIN:
+        differing = _differing_words_score(a.text, b.text)
+        if differing is not None and differing < DIFFERING_WORDS_MIN:
+            score = min(score, differing)
     return round(score, 1)
+
+
+def words_contained(lead: CompanyKey, account: CompanyKey) -> bool:
+    """Every word of the lead's name is in the account's, which has more: a dropped word."""
+    lead_words, account_words = lead.text.split(), account.text.split()
+    if len(lead_words) >= len(account_words):
+        return False
+    rest = list(account_words)
+    for word in lead_words:
+        if word not in rest:
+            return False
+        rest.remove(word)
+    return True
 
 
 def company_similarity(a: str, b: str) -> float:
@@ -160,13 +329,13 @@ def company_similarity(a: str, b: str) -> float:
     return score_keys(key_a, key_b)
 
 
-def literal_similarity(a: CompanyKey, b: CompanyKey) -> float:
-    """Similarity of the full folded names: breaks ties between equally good accounts.
+def literal_similarity(a: str, b: str) -> float:
+    """Similarity of two full names, legal forms written short: breaks ties between equal accounts.
 
     "Acme GmbH" scores 100 against both "Acme GmbH" and "Acme Ltd"; the
     literal form, legal form included, prefers the German one.
     """
-    return round(fuzz.ratio(a.literal, b.literal), 1)
+    return round(fuzz.ratio(legal_split(a).literal, legal_split(b).literal), 1)
 
 
 @lru_cache(maxsize=65536)
@@ -176,10 +345,12 @@ def lookup_tokens(name: str) -> tuple[str, ...]:
     Accounts are indexed by :func:`~processors.crm.indexing.company_tokens`
     of their name as typed, so "Müller" sits under "muller" and "Acme Intl"
     under "intl". A lead typing "Mueller" or "Acme International" must ask
-    for those spellings too, or the account is never a candidate.
+    for those spellings too, or the account is never a candidate. The typo
+    tokens accounts also carry ("glob~") are asked only through
+    :func:`typo_words`.
     """
-    seen: dict[str, None] = dict.fromkeys(company_tokens(name))
-    seen.update(dict.fromkeys(company_tokens(transliterate(name))))
+    seen: dict[str, None] = dict.fromkeys(_words(name))
+    seen.update(dict.fromkeys(_words(transliterate(name))))
     for token in list(seen):
         seen.setdefault(token.replace("ae", "a").replace("oe", "o").replace("ue", "u"), None)
         canonical = ABBREVIATIONS.get(token, token)
@@ -190,3 +361,31 @@ def lookup_tokens(name: str) -> tuple[str, ...]:
             if len(alias) > 1:
                 seen.setdefault(alias, None)
     return tuple(seen)
+
+
+#: Words shorter than this get no typo variants: a short word one letter off is another word.
+TYPO_MIN_LENGTH = 5
+
+
+def _words(name: str) -> list[str]:
+    return [token for token in company_tokens(name) if "~" not in token]
+
+
+@lru_cache(maxsize=65536)
+def typo_words(name: str) -> tuple[str, ...]:
+    """The words of the name a typo may hide in, for :attr:`MatchQuery.typo_words`.
+
+    Words of five letters or more that are not abbreviations or umbrella words
+    (those have their own spellings), and only ASCII ones (the Redis mirror
+    builds the variants bytewise). A mirror tries a word's variants only when
+    no account carries the word, so a name spelled as in the CRM costs nothing.
+    """
+    return tuple(
+        word
+        for word in dict.fromkeys(_words(name) + _words(transliterate(name)))
+        if len(word) >= TYPO_MIN_LENGTH
+        and word.isascii()
+        and word not in ABBREVIATIONS
+        and word not in _ALIASES
+        and word not in NOISE_WORDS
+    )

@@ -6,6 +6,7 @@ the mirror in one slot, because the scripts read keys they compute)::
     P r:a  r:c  r:l  r:o     hash    id -> stored record (accounts, contacts, leads, opportunities)
     P x:token:<token>        string  "\\n<account id>\\n<account id>\\n": a name-token posting, packed
     P tn                     hash    token -> accounts in its posting
+    P w                      hash    account id -> " <token> <token> ": its name tokens
     P x:<index key>          hash    member -> "": people:, children: and opps: postings
     P b:<family>:<bucket>    hash    value -> JSON array of members: email, phone, pname, domain
     P s                      hash    account id -> "<contacts>" or "<contacts>\\n<open opportunity ids>"
@@ -36,6 +37,9 @@ how a posting is kept depends on its family, for memory and for look-up speed:
   the stored record did not own); postings of up to 512 accounts are checked
   and rewritten whole, so no add is ever doubled and no append slack is kept.
   Account ids holding a newline cannot be packed and are not indexed by name.
+* A token busier than ``max_posting`` is never read; it counts for the accounts the
+  other tokens found through their entries in ``P w`` (one HMGET, a substring test
+  each), which the write script keeps exact alongside the postings.
 * Email, phone, person name, domain: nearly every posting has one member, so
   rather than a key each (~150 bytes) a posting is a field of one of 65,536
   bucket hashes per family (crc32 of the value), holding its sorted members as
@@ -71,13 +75,19 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, get_type_hints
 
+import orjson
 import redis
 
 from processors.crm.indexing import index_entries, prepared
-from processors.crm.memory import DEFAULT_MAX_CANDIDATES, DEFAULT_MAX_POSTING
+from processors.crm.memory import (
+    DEFAULT_MAX_BUSY_POOL,
+    DEFAULT_MAX_CANDIDATES,
+    DEFAULT_MAX_POSTING,
+    DEFAULT_MAX_TYPO_POSTING,
+)
 from processors.crm.models import (
     RECORD_KINDS,
     Account,
@@ -176,8 +186,25 @@ local function bucket_change(key, field, member, add)
     redis.call('HSET', key, field, cjson.encode(members))
   end
 end
--- a name-token posting is one string, "\\n<id>\\n<id>\\n", its size in the token-sizes hash
+-- a name-token posting is one string, "\\n<id>\\n<id>\\n", its size in the token-sizes hash;
+-- each account's tokens are also kept as " <token> <token> " in the words hash
 local TN = ARGV[1] .. 'tn'
+local W = ARGV[1] .. 'w'
+local function words_change(member, token, add)
+  local stored = redis.call('HGET', W, member) or ' '
+  if add then
+    redis.call('HSET', W, member, stored .. token .. ' ')
+    return
+  end
+  local at = string.find(stored, ' ' .. token .. ' ', 1, true)
+  if not at then return end
+  stored = string.sub(stored, 1, at) .. string.sub(stored, at + #token + 2)
+  if stored == ' ' then
+    redis.call('HDEL', W, member)
+  else
+    redis.call('HSET', W, member, stored)
+  end
+end
 local function token_change(index_key, member, add)
   local key = X .. index_key
   local token = string.sub(index_key, 7)
@@ -197,6 +224,7 @@ local function token_change(index_key, member, add)
       redis.call('SET', key, stored .. member .. '\\n')
     end
     redis.call('HSET', TN, token, size + 1)
+    words_change(member, token, true)
   else
     local stored = redis.call('GET', key)
     local at = stored and string.find(stored, packed, 1, true)
@@ -208,6 +236,7 @@ local function token_change(index_key, member, add)
       redis.call('SET', key, string.sub(stored, 1, at) .. string.sub(stored, at + #packed))
       redis.call('HSET', TN, token, size - 1)
     end
+    words_change(member, token, false)
   end
 end
 local i = 8
@@ -267,8 +296,9 @@ return 1
 #: [by-domain positions], [by-name positions], [related positions], [contact count per
 #: account], [open opportunities per account]]; positions index the accounts.
 #: KEYS: the account hash (declares the slot). ARGV: key prefix, max candidates,
-#: max posting, then email key, phone, person name key and domain ("" = not asked),
-#: each followed by its bucket; then the name tokens.
+#: max posting, "<max typo posting>:<max busy pool>", then email key, phone, person name key and domain
+#: ("" = not asked), each followed by its bucket; "1" to skip name candidates when the
+#: domain found an account; the number of name tokens and the tokens; then the typo words.
 CANDIDATES = (
     "#!lua flags=no-writes\n"  # read-only: may run on a replica (EVALSHA_RO)
     + _LUA_BYTEWISE
@@ -279,6 +309,9 @@ local RA, RC, RL, RO, S = P .. 'r:a', P .. 'r:c', P .. 'r:l', P .. 'r:o', P .. '
 local max_candidates = tonumber(ARGV[2])
 local max_posting = tonumber(ARGV[3])
 local find, sub = string.find, string.sub
+local limits = ARGV[4]
+local max_typo_posting = tonumber(sub(limits, 1, find(limits, ':', 1, true) - 1))
+local max_busy_pool = tonumber(sub(limits, find(limits, ':', 1, true) + 1))
 
 local out = {}      -- stored values, in reply order
 local wanted = {}   -- account ids that may be related accounts
@@ -324,9 +357,9 @@ local function people(family, value, bucket)
   return found
 end
 
-local by_email = ARGV[4] ~= '' and people('email', ARGV[4], ARGV[5]) or 0
-local by_phone = ARGV[6] ~= '' and people('phone', ARGV[6], ARGV[7]) or 0
-local by_name = ARGV[8] ~= '' and people('pname', ARGV[8], ARGV[9]) or 0
+local by_email = ARGV[5] ~= '' and people('email', ARGV[5], ARGV[6]) or 0
+local by_phone = ARGV[7] ~= '' and people('phone', ARGV[7], ARGV[8]) or 0
+local by_name = ARGV[9] ~= '' and people('pname', ARGV[9], ARGV[10]) or 0
 
 -- accounts: fetched once, emitted once, referred to by position
 local order, position, parents = {}, {}, {}
@@ -360,32 +393,94 @@ local function positions(ids)
 end
 
 local domain_ids = {}
-if ARGV[10] ~= '' then
-  domain_ids = bucketed('domain', ARGV[10], ARGV[11])
+if ARGV[11] ~= '' then
+  domain_ids = bucketed('domain', ARGV[11], ARGV[12])
 end
+fetch(domain_ids)
+local d_pos = positions(domain_ids)
 
 -- Accounts sharing name tokens, ranked by tokens shared (a repeated token counts
 -- again), ties by id; tokens carried by more than max_posting accounts are skipped.
--- Every account of every qualifying posting is counted: an exact top K cannot skip
--- any. Postings are packed strings, one GET each, so reading costs little; parsing
--- and counting (~0.2 us per member) is most of a look-up's time.
-local weight, tokens = {}, {}
-for i = 12, #ARGV do
-  local token = ARGV[i]
-  if weight[token] then
-    weight[token] = weight[token] + 1
-  else
-    weight[token] = 1
-    tokens[#tokens + 1] = token
+-- A typo word no account carries is replaced by its variants (as
+-- indexing.typo_variants builds them: one letter dropped, two neighbours swapped),
+-- counted the same way up to max_typo_posting accounts each; by its four-letter ends
+-- ("abcd~", "~wxyz": big postings) only when no other variant is carried. Every
+-- account of every qualifying posting is counted: an exact top K cannot skip any.
+-- Postings are packed strings, one GET each; parsing and counting (~0.2 us per
+-- member) is most of the work.
+local size_of = {}
+local function sizes(list)
+  local missing = {}
+  for _, token in ipairs(list) do
+    if size_of[token] == nil then
+      size_of[token] = 0
+      missing[#missing + 1] = token
+    end
+  end
+  if #missing > 0 then
+    for i, size in ipairs(hmget(P .. 'tn', missing)) do
+      size_of[missing[i]] = tonumber(size or '0')
+    end
+  end
+end
+local function typo_variants(word)
+  local seen, exact, affixes = {[word] = true}, {}, {}
+  local function add(variant, list)
+    if not seen[variant] then
+      seen[variant] = true
+      list[#list + 1] = variant
+    end
+  end
+  local n = #word
+  for i = 1, n do add(sub(word, 1, i - 1) .. sub(word, i + 1), exact) end
+  for i = 1, n - 1 do
+    add(sub(word, 1, i - 1) .. sub(word, i + 1, i + 1) .. sub(word, i, i) .. sub(word, i + 2), exact)
+  end
+  add(sub(word, 1, 4) .. '~', affixes)
+  add('~' .. sub(word, -4), affixes)
+  return exact, affixes
+end
+local weight, typo_weight, tokens = {}, {}, {}
+local function ask(token, table_)
+  if weight[token] == nil and typo_weight[token] == nil then tokens[#tokens + 1] = token end
+  table_[token] = (table_[token] or 0) + 1
+end
+local skip_names = (ARGV[13] == '1' and #d_pos > 0) or max_candidates <= 0
+local first_word = 15 + tonumber(ARGV[14])
+if not skip_names then
+  for i = 15, first_word - 1 do ask(ARGV[i], weight) end
+  local words = {}
+  for i = first_word, #ARGV do
+    if not find(ARGV[i], '[\\128-\\255]') then words[#words + 1] = ARGV[i] end
+  end
+  sizes(words)
+  local unknown, all = {}, {}
+  for _, word in ipairs(words) do
+    if size_of[word] == 0 then
+      local exact, affixes = typo_variants(word)
+      unknown[#unknown + 1] = {exact, affixes}
+      for _, variant in ipairs(exact) do all[#all + 1] = variant end
+    end
+  end
+  sizes(all)
+  for _, variants in ipairs(unknown) do
+    local found = {}
+    for _, variant in ipairs(variants[1]) do
+      if size_of[variant] > 0 then found[#found + 1] = variant end
+    end
+    if #found == 0 then found = variants[2] end
+    for _, variant in ipairs(found) do ask(variant, typo_weight) end
   end
 end
 local count, distinct = {}, {}
-if #tokens > 0 and max_candidates > 0 then
-  local sizes = redis.call('HMGET', P .. 'tn', unpack(tokens))
-  for t, token in ipairs(tokens) do
-    local size = tonumber(sizes[t] or '0')
-    if size > 0 and size <= max_posting then
-      local w = weight[token]
+if #tokens > 0 then
+  sizes(tokens)
+  for _, token in ipairs(tokens) do
+    local size = size_of[token]
+    local w = 0
+    if size > 0 and size <= max_posting then w = w + (weight[token] or 0) end
+    if size > 0 and size <= max_typo_posting then w = w + (typo_weight[token] or 0) end
+    if w > 0 then
       for id in string.gmatch(redis.call('GET', X .. 'token:' .. token), '[^\\n]+') do
         local c = count[id]
         if c then
@@ -398,6 +493,25 @@ if #tokens > 0 and max_candidates > 0 then
     end
   end
 end
+-- A token busier than max_posting finds no account itself, but counts for the accounts
+-- the other tokens found (when they are no more than max_busy_pool), from their words.
+if #distinct > 0 and #distinct <= max_busy_pool then
+  local busy = {}
+  for _, token in ipairs(tokens) do
+    if weight[token] and size_of[token] > max_posting then busy[#busy + 1] = token end
+  end
+  if #busy > 0 then
+    for i, words in ipairs(hmget(P .. 'w', distinct)) do
+      if words then
+        local id = distinct[i]
+        for _, token in ipairs(busy) do
+          if find(words, ' ' .. token .. ' ', 1, true) then count[id] = count[id] + weight[token] end
+        end
+      end
+    end
+  end
+end
+
 -- the best max_candidates: every account above the K-th best count, by count then id,
 -- then the smallest ids among those at that count (found without sorting them all)
 local ranked = {}
@@ -444,9 +558,7 @@ if #distinct > 0 then
   for _, id in ipairs(tied) do ranked[#ranked + 1] = id end
 end
 
-fetch(domain_ids)
 fetch(ranked)
-local d_pos = positions(domain_ids)
 local t_pos = positions(ranked)
 
 -- related: a person's account, a candidate's parent; then the parent of each of those
@@ -557,8 +669,16 @@ def encode_record(kind: RecordKind, record: Any) -> str:
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False) + "\n" + link
 
 
+def _loads(data: bytes) -> Any:
+    """orjson parses a reply about twice as fast; the standard parser reads what it refuses."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # NaN, integers beyond 64 bits
+        return json.loads(data)
+
+
 def _from_values(fields: tuple[str, ...], values: list[Any]) -> Any:
-    record: dict[str, Any] = dict(zip(fields, values, strict=False))
+    record: dict[str, Any] = dict(zip(fields, values))  # noqa: B905 - extras follow the fields
     if len(values) > len(fields):
         record.update(values[-1])
     return record
@@ -580,10 +700,10 @@ def _decode_candidates(raw: bytes | str) -> Candidates:
     if isinstance(raw, str):
         raw = raw.encode()
     lines = raw.split(b"\n")
-    by_email, by_phone, by_name, account_count, by_domain, by_tokens, related, counts, listed = json.loads(
+    by_email, by_phone, by_name, account_count, by_domain, by_tokens, related, counts, listed = _loads(
         lines[0]
     )
-    values = json.loads(b"[" + b",".join(lines[1::2]) + b"]")
+    values = _loads(b"[" + b",".join(lines[1::2]) + b"]")
     people = [_from_values(_PERSON_FIELDS, v) for v in values[: by_email + by_phone + by_name]]
     start = by_email + by_phone + by_name
     accounts = [_from_values(_ACCOUNT_FIELDS, v) for v in values[start : start + account_count]]
@@ -616,6 +736,8 @@ class RedisCrmMirror:
         prefix: str,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_posting: int = DEFAULT_MAX_POSTING,
+        max_typo_posting: int = DEFAULT_MAX_TYPO_POSTING,
+        max_busy_pool: int = DEFAULT_MAX_BUSY_POOL,
         buckets: int = DEFAULT_BUCKETS,
         reader: redis.Redis | None = None,
     ) -> None:
@@ -626,6 +748,8 @@ class RedisCrmMirror:
         self.prefix = prefix
         self.max_candidates = max_candidates
         self.max_posting = max_posting
+        self.max_typo_posting = max_typo_posting
+        self.max_busy_pool = max_busy_pool
         self._base = f"{prefix}:{{crm}}:"
         self._summaries = self._base + "s"
         self._apply = client.register_script(APPLY_CHANGE)
@@ -737,13 +861,19 @@ class RedisCrmMirror:
     # -- read side --------------------------------------------------------
 
     def _lookup_args(self, query: MatchQuery) -> list[Any]:
-        args: list[Any] = [self._base, self.max_candidates, self.max_posting]
+        args: list[Any] = [
+            self._base,
+            self.max_candidates,
+            self.max_posting,
+            f"{self.max_typo_posting}:{self.max_busy_pool}",
+        ]
         for value in (query.email_key, query.phone, query.person_name_key, query.domain):
             if value:
                 args += (value, self.bucket(value))
             else:
                 args += ("", "")
-        args.extend(query.name_tokens)
+        args += ("1" if query.names_only_without_domain else "", len(query.name_tokens), *query.name_tokens)
+        args += query.typo_words
         return args
 
     def candidates(self, query: MatchQuery) -> Candidates:
@@ -762,7 +892,31 @@ class RedisCrmMirror:
             self._lookup_sha = None
             return self._retrying(lambda: self._stream_lookups(queries))
 
+    def iter_candidates(self, queries: Sequence[MatchQuery]) -> Iterator[Candidates]:
+        """The batch's answers one by one as Redis replies, so the caller decides lead i
+        while Redis still computes the next ones (``candidates_many`` waits for them all).
+
+        Redis being unreachable raises ``DependencyUnavailable``; nothing is retried
+        once an answer has been handed out.
+        """
+        handed = 0
+        try:
+            try:
+                for found in self._iter_lookups(queries):
+                    handed += 1
+                    yield found
+            except redis.exceptions.NoScriptError:  # the server lost its script cache
+                if handed:
+                    raise
+                self._lookup_sha = None
+                yield from self._iter_lookups(queries)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
+
     def _stream_lookups(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
+        return list(self._iter_lookups(queries))
+
+    def _iter_lookups(self, queries: Sequence[MatchQuery]) -> Iterator[Candidates]:
         """Send the batch a few leads ahead of the replies, decoding each reply as it comes.
 
         A pipeline would send everything and read every reply before the first
@@ -770,6 +924,8 @@ class RedisCrmMirror:
         flight lets Python decode lead i while Redis computes the next ones:
         ~1.5x the rate of a pipeline (see streams/crm_memory.py).
         """
+        if not queries:
+            return
         if self._lookup_sha is None:
             self._lookup_sha = _text(self._reader.script_load(CANDIDATES))
         key = self.records_key("account")
@@ -777,7 +933,6 @@ class RedisCrmMirror:
         chunks = [commands[i : i + _IN_FLIGHT] for i in range(0, len(commands), _IN_FLIGHT)]
         pool = self._reader.connection_pool
         connection = pool.get_connection()
-        results: list[Candidates] = []
         failure: redis.ResponseError | None = None
         try:
             connection.send_packed_command(connection.pack_commands(chunks[0]))
@@ -791,15 +946,14 @@ class RedisCrmMirror:
                         failure = failure or error
                         continue
                     if failure is None:
-                        results.append(_decode_candidates(raw))
-        except BaseException:
+                        yield _decode_candidates(raw)
+        except BaseException:  # an error, or the caller stopped early: replies may be unread
             connection.disconnect()
             raise
         finally:
             pool.release(connection)
         if failure is not None:
             raise failure
-        return results
 
     # -- housekeeping -----------------------------------------------------
 

@@ -185,7 +185,21 @@ QUERIES: dict[str, MatchQuery] = {
     ),
     "nothing": query(email="nobody@example.org", domain="example.org", company="Nonexistent Corp"),
     "repeated token": query(tokens=("blue", "blue", "sky")),
+    "busy token ranks what others found": query(tokens=("common", "cx", "blue")),
     "non-ascii": query(company="Emile Cafe"),
+    # typo variants: asked only for a word no account carries, capped by max_typo_posting
+    "typo of an unknown word": MatchQuery(typo_words=("rivre",)),
+    "typo of a known word": MatchQuery(typo_words=("river",)),
+    "typo variant and token": MatchQuery(name_tokens=("sky",), typo_words=("rivre",)),
+    "typo, nothing but the ends": MatchQuery(typo_words=("riverxide",)),
+    "typo, busy variant": MatchQuery(typo_words=("bleu",)),
+    "typo, not ascii": MatchQuery(typo_words=("rivré",)),
+    "domain found, names skipped": MatchQuery(
+        domain="acme.com", name_tokens=("blue",), names_only_without_domain=True
+    ),
+    "domain unknown, names asked": MatchQuery(
+        domain="example.org", name_tokens=("blue",), names_only_without_domain=True
+    ),
 }
 
 
@@ -208,7 +222,7 @@ def make_redis_mirror(client: redis.Redis) -> Iterator[Any]:
         assert not list(client.scan_iter(match=f"{mirror.prefix}:*"))
 
 
-OPTIONS = {"max_candidates": 4, "max_posting": 10}
+OPTIONS = {"max_candidates": 4, "max_posting": 10, "max_typo_posting": 3}
 #: Few buckets, so that postings share bucket hashes in these small scenarios.
 FEW_BUCKETS = 3
 
@@ -268,10 +282,39 @@ def test_busy_tokens_are_skipped(mirror: Any) -> None:
     assert mirror.candidates(QUERIES["busy token skipped"]).accounts_by_name == []
 
 
+def test_busy_tokens_rank_the_accounts_other_tokens_found(mirror: Any) -> None:
+    # "cx" finds C02 and "blue" B1-B4; "common" (12 accounts) finds none itself, but C02 has it
+    found = mirror.candidates(QUERIES["busy token ranks what others found"])
+    assert ids(found.accounts_by_name) == ["C02", "B1", "B2", "B3"]
+
+
 def test_ties_sort_bytewise_like_python(mirror: Any) -> None:
     found = mirror.candidates(QUERIES["ties"])
     assert ids(found.accounts_by_name) == sorted(["a9", "Z9", "_9", "é9", "a10"])[:4]
     assert ids(found.accounts_by_name) == ["Z9", "_9", "a10", "a9"]
+
+
+def test_typo_variants_count_only_for_words_no_account_carries(mirror: Any) -> None:
+    # "rivre" is unknown: "river" (two letters swapped) finds B1, B2 and B4
+    assert ids(mirror.candidates(QUERIES["typo of an unknown word"]).accounts_by_name) == ["B1", "B2", "B4"]
+    # "river" is carried by accounts: its variants are not asked, and it is no name token here
+    assert mirror.candidates(QUERIES["typo of a known word"]).accounts_by_name == []
+    # a variant counts like a token: B3 has "sky", the others "river" found by the typo
+    found = mirror.candidates(QUERIES["typo variant and token"])
+    assert ids(found.accounts_by_name) == ["B1", "B2", "B3", "B4"]
+    # no variant one letter off is carried, so the word's ends are asked: "rive~" (Riverside)
+    found = mirror.candidates(QUERIES["typo, nothing but the ends"])
+    assert ids(found.accounts_by_name) == ["P0", "P1", "PP"]
+    # "blue" (4 accounts) is busier than max_typo_posting=3; non-ASCII words are not tried
+    assert mirror.candidates(QUERIES["typo, busy variant"]).accounts_by_name == []
+    assert mirror.candidates(QUERIES["typo, not ascii"]).accounts_by_name == []
+
+
+def test_name_candidates_can_wait_for_a_domain_miss(mirror: Any) -> None:
+    found = mirror.candidates(QUERIES["domain found, names skipped"])
+    assert ids(found.accounts_by_domain) == ["A1", "A2"] and found.accounts_by_name == []
+    found = mirror.candidates(QUERIES["domain unknown, names asked"])
+    assert found.accounts_by_domain == [] and ids(found.accounts_by_name) == ["B1", "B2", "B3", "B4"]
 
 
 def test_related_accounts_one_level_and_parent_of_related(mirror: Any) -> None:
@@ -324,6 +367,17 @@ def test_default_limits_match_memory(make_redis_mirror: Any) -> None:
         stored.upsert(kind, record)
     for asked in QUERIES.values():
         assert stored.candidates(asked) == memory.candidates(asked)
+
+
+def test_answers_handed_out_one_by_one_equal_the_batch(make_redis_mirror: Any) -> None:
+    stored = make_redis_mirror(**OPTIONS)
+    stored.upsert_many([(kind, record["id"], record) for kind, record in scenario()])
+    asked = list(QUERIES.values()) * 3  # several chunks in flight
+    assert list(stored.iter_candidates(asked)) == stored.candidates_many(asked)
+    first = stored.iter_candidates(asked)
+    assert next(first) == stored.candidates(asked[0])
+    first.close()  # stopped early: the connection with unread replies is dropped, not reused
+    assert stored.candidates_many(asked[:2]) == [stored.candidates(q) for q in asked[:2]]
 
 
 def test_candidates_many_equals_one_by_one(make_redis_mirror: Any) -> None:
@@ -408,6 +462,9 @@ def redis_state(stored: RedisCrmMirror) -> dict[str, Any]:
         fields = {k.decode(): v.decode() for k, v in client.hgetall(raw_key).items()}
         if key == stored.summaries_key():
             state[key] = {account_id: _summary(text) for account_id, text in fields.items()}
+        elif key == f"{stored.prefix}:{{crm}}:w":  # each account's name tokens, " a b "
+            assert all(text[0] == text[-1] == " " for text in fields.values())
+            state[key] = {account_id: set(text.split()) for account_id, text in fields.items()}
         elif key.startswith(f"{stored.prefix}:{{crm}}:b:"):
             state[key] = {value: json.loads(members) for value, members in fields.items()}
         else:
@@ -431,6 +488,9 @@ def expected_state(memory: InMemoryCrmMirror, stored: RedisCrmMirror) -> dict[st
         if kind == "token":
             state[stored.index_key(index_key)] = set(members)
             state.setdefault(f"{stored.prefix}:{{crm}}:tn", {})[account_id] = str(len(members))
+            words = state.setdefault(f"{stored.prefix}:{{crm}}:w", {})
+            for member in members:
+                words.setdefault(member, set()).add(account_id)  # here account_id is the token
             continue
         state[stored.index_key(index_key)] = dict.fromkeys(members, "")
         count, opportunities = summaries.get(account_id, (0, []))
@@ -622,6 +682,10 @@ def test_random_changes_keep_redis_identical_to_memory(
                 person_name_key=rng.choice([None, "ann|lee", "bo|kim"]),
                 domain=rng.choice(domains),
                 name_tokens=tuple(rng.choices(words, k=rng.randint(0, 4))),  # repeats too
+                typo_words=tuple(
+                    rng.choices([*words, "bleu", "rivre", "skyy", "nvoa", "zenn"], k=rng.randint(0, 2))
+                ),
+                names_only_without_domain=rng.random() < 0.5,
             )
             for _ in range(30)
         ]
@@ -658,7 +722,7 @@ def test_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis, r
     try:
         stored.upsert("account", account("A1", "Acme", ["acme.com"]))
         client.set(kept, "kept")
-        assert stored.forget_prefix() == 4  # accounts, domain bucket, token posting, token sizes
+        assert stored.forget_prefix() == 5  # accounts, domain bucket, token posting and sizes, words
         assert [k.decode() for k in client.scan_iter(match=f"{prefix}:*")] == [kept]
     finally:
         client.delete(kept)

@@ -6,7 +6,7 @@ from collections import Counter
 
 from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
-from streams.bench_match import EXPECTED_METHOD, evaluate, labelled_leads, prepared
+from streams.bench_match import EXPECTED_METHOD, LabelledLead, evaluate, labelled_leads, prepared
 from streams.crm_synthetic import generate_crm
 from tests.enrichers import shipped_enricher
 
@@ -44,3 +44,16 @@ def test_the_matcher_meets_its_quality_targets_on_a_small_crm() -> None:
     assert sum(row["leads"] for row in report["variants"]) == len(labelled)
     domain = next(row for row in report["methods"] if row["method"] == "domain")
     assert domain["wrong"] == 0
+
+
+def test_a_lead_that_must_match_nothing_but_does_counts_as_wrong() -> None:
+    mirror = InMemoryCrmMirror()
+    mirror.upsert("account", next(record for kind, record in generate_crm(100, seed=5) if kind == "account"))
+    name = next(iter(mirror.records["account"].values()))["name"]
+    labelled = [LabelledLead({"email": "jo.lee@gmail.com", "company": name}, None, "look_alike")]
+    report = evaluate(labelled, prepared(labelled, shipped_enricher()), Matcher(), mirror)
+    overall = next(row for row in report["methods"] if row["method"] == "overall")
+    assert (overall["matched"], overall["wrong"]) == (1, 1)
+    assert report["variants"] == [
+        {"variant": "look_alike", "leads": 1, "correct": 0, "wrong_account": 1, "missed": 0}
+    ]

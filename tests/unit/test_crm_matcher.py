@@ -8,11 +8,13 @@ from typing import Any, Literal
 import fastavro.validation
 import pytest
 
+from processors.crm.indexing import typo_variants
 from processors.crm.matcher import (
     BELOW_REVIEW,
     CLOSER_NAME,
     FEWER_CONTACTS,
     FLAGS,
+    LEGAL_FORM,
     LOWER_SCORE,
     LOWEST_ID,
     OLDER_ACTIVITY,
@@ -25,7 +27,16 @@ from processors.crm.matcher import (
 )
 from processors.crm.memory import InMemoryCrmMirror
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person
-from processors.crm.names import company_similarity, lookup_tokens
+from processors.crm.names import (
+    KEY_VERSION,
+    account_key,
+    company_key,
+    company_similarity,
+    legal_split,
+    lookup_tokens,
+    stored_key,
+    typo_words,
+)
 from processors.lead import new_lead
 from processors.models import Lead
 from processors.normalize import normalize_lead
@@ -263,6 +274,27 @@ NAME_PAIRS: list[tuple[str, str, str]] = [
     ("Hooli", "Hooly", "none"),
     ("Globex", "Glboex", "none"),
     ("Acme Corp", "Acme Crop", "none"),
+    # Legal forms written out, or with a typo, are still legal forms.
+    ("Browne & Querini Public Limited Company", "Browne & Querini PLC", "match"),
+    ("THOMAS PUBLIC LIMITED COMPANY", "Thomas PLC", "match"),
+    ("Zealpine Pty Limited", "Zealpine Pty Ltd", "match"),
+    ("Silvercraft Pvt Limited", "Silvercraft Pvt Ltd", "match"),
+    ("Acme L.L.C.", "Acme LLC", "match"),
+    ("Breton Labs Limietd", "Breton Labs Limited", "match"),
+    # A typo in an umbrella or abbreviated word is still that word (not in the first word).
+    ("Goyal Holidngs LLC", "Goyal Holdings LLC", "match"),
+    ("Kenlan Holldings Pvt Ltd", "Kenlan Holdings Pvt Ltd", "match"),
+    ("Apte Tehcnologies LLC", "Apte Technologies LLC", "match"),
+    # A shared word does not make names alike when the words that differ are not.
+    ("Blees Textiles", "Blake Textiles Pvt Ltd", "none"),
+    ("Klapp Shipping", "Kapur Shipping Co., Ltd.", "none"),
+    ("Onyxrise Realty", "Onyxrise Health Inc.", "none"),
+    ("Hedlund Mining", "Ekelund Mining Inc.", "none"),
+    ("Martineau Textiles", "Marie Textiles Limited", "none"),
+    ("Vectorwater Mining", "Vectordale Mining AG", "none"),
+    # ... but one typo apart they are.
+    ("Fuisonland Markets S.A.", "Fusionland Markets S.A.", "match"),
+    ("Miller Fniance Ltda.", "Miller Finance Ltda.", "match"),
 ]
 
 
@@ -293,6 +325,45 @@ def test_there_are_plenty_of_hand_written_pairs_with_every_outcome() -> None:
 )
 def test_example_scores(a: str, b: str, score: float) -> None:
     assert company_similarity(a, b) == score
+
+
+@pytest.mark.parametrize(
+    ("name", "core", "forms", "literal"),
+    [
+        ("Browne & Querini Public Limited Company", "browne & querini", {"plc"}, "browne querini plc"),
+        ("Acme Pty Limited", "acme", {"pty", "ltd"}, "acme pty ltd"),
+        ("ACME INCORPORATED", "acme", {"inc"}, "acme inc"),
+        ("Acme Corporation", "acme", {"inc"}, "acme corp"),  # one form, its own short spelling
+        ("Acme GmbH & Co. KG", "acme", {"gmbh", "kg"}, "acme gmbh co kg"),
+        ("Acme Sp. z o.o.", "acme", {"spzoo"}, "acme spzoo"),
+        ("Jadestorm Co., Limited", "jadestorm", {"ltd"}, "jadestorm co ltd"),
+        ("Breton Labs Limietd", "breton labs", {"ltd"}, "breton labs ltd"),
+        ("Acme Public", "acme public", set(), "acme public"),  # "public" only before a form
+        ("Limited", "limited", set(), "limited"),  # nothing but a legal form: kept
+        ("Müller GmbH", "muller", {"gmbh"}, "muller gmbh"),
+    ],
+)
+def test_legal_forms_at_the_end_of_a_name(name: str, core: str, forms: set[str], literal: str) -> None:
+    split = legal_split(name)
+    assert (split.core, set(split.forms), split.literal) == (core, forms, literal)
+
+
+def test_stored_keys_carry_their_version_and_old_ones_are_recomputed() -> None:
+    stored = stored_key("Acme Pty Limited")
+    assert stored == [KEY_VERSION, "acme", "ltd pty"]
+    assert account_key({"name": "ignored", "name_key": stored}) == company_key("Acme Pty Ltd")
+    old = ["acme", "acme", "acme pty limited"]  # the first version's form: no legal forms
+    assert account_key({"name": "Acme Pty Limited", "name_key": old}) == company_key("Acme Pty Limited")
+
+
+def test_typo_words_are_the_long_words_of_a_name_and_their_variants_reach_one_typo() -> None:
+    # short, abbreviated and umbrella words have their own spellings; accents are folded
+    assert typo_words("Glboex Gloobex Acme Intl Holdings Ltd") == ("glboex", "gloobex")
+    assert typo_words("Société Génerale") == ("societe", "generale")
+    exact, affixes = typo_variants("glboex")
+    assert "globex" in exact and "glboex" not in exact  # two letters swapped
+    assert affixes == ["glbo~", "~boex"]  # the ends, as accounts' long words are indexed
+    assert "globex" in typo_variants("gloobex")[0]  # a letter too many
 
 
 def test_a_name_with_nothing_comparable_scores_zero() -> None:
@@ -475,6 +546,57 @@ def test_equal_name_scores_prefer_the_closer_full_name() -> None:
     assert [(c["id"], c["reason"]) for c in section["candidates"]] == [("a1", CLOSER_NAME)]
     holding = crm(account("a1", "Acme"), account("a2", "Acme Holdings"))
     assert decided(make_lead(email="j@gmail.com", company="Acme Holdings"), holding)["account"]["id"] == "a2"
+
+
+def test_a_dropped_word_matches_the_only_account_holding_every_other_word() -> None:
+    mirror = crm(
+        account("a1", "Querini & Huguet USA Inc."),
+        account("a2", "Querini & Huguet Limited"),
+        account("a3", "Querini Mining Corp."),
+    )
+    section = decided(make_lead(email="jane@gmail.com", company="Querini & USA"), mirror)
+    assert section["account"] is not None and section["account"]["id"] == "a1"
+    assert section["account"]["score"] == CONFIG.review_score and section["review"] is True
+    # Two accounts hold "Querini": the lead could be either, so neither is matched.
+    assert decided(make_lead(email="jane@gmail.com", company="Querini Inc"), mirror)["account"] is None
+    # One word alone is too little, even when a single account holds it ("Acme" is not "Acme Mining").
+    alone = crm(account("a1", "Querini Mining Corp."))
+    assert decided(make_lead(email="jane@gmail.com", company="Querini"), alone)["account"] is None
+
+
+def test_an_account_with_a_contradicting_legal_form_does_not_hold_the_dropped_word() -> None:
+    mirror = crm(account("a1", "Murcia Shipping LLP"), account("a2", "Murcia Oil N.V."))
+    section = decided(make_lead(email="jane@gmail.com", company="Murcia LLP"), mirror)
+    assert section["account"] is not None and section["account"]["id"] == "a1"
+
+
+def test_a_contradicting_legal_form_ranks_below_every_account_that_fits() -> None:
+    mirror = crm(account("a1", "Echoroot KG"), account("a2", "Echoroot Sverige AB"))
+    section = decided(make_lead(email="jane@gmail.com", company="Echoroot AB"), mirror)
+    assert section["account"] is not None and section["account"]["id"] == "a2"
+    assert [(c["id"], c["score"], c["reason"]) for c in section["candidates"]] == [("a1", 100.0, LEGAL_FORM)]
+    # With nothing that fits better, the same name still matches.
+    alone = decided(
+        make_lead(email="jane@gmail.com", company="Echoroot AB"), crm(account("a1", "Echoroot KG"))
+    )
+    assert alone["account"] is not None and alone["account"]["id"] == "a1"
+
+
+def test_equal_names_prefer_the_same_legal_form_however_written() -> None:
+    mirror = crm(account("a1", "Clearleaf Corp."), account("a2", "Clearleaf Inc."))
+    section = decided(make_lead(email="jane@gmail.com", company="CLEARLEAF INCORPORATED"), mirror)
+    assert section["account"] is not None and section["account"]["id"] == "a2"
+
+
+def test_a_misspelled_name_finds_its_account_among_many_sharing_a_word() -> None:
+    # 30 accounts share "markets"; without the typo's variants the 25 candidates would be those.
+    others = [account(f"m{i:02d}", f"Other{i} Markets Ltd") for i in range(30)]
+    mirror = crm(*others, account("z1", "Fusionland Markets S.A."))
+    lead = make_lead(email="jane@gmail.com", company="Fuisonland Markets S.A.")
+    query = MATCHER.query_for(lead)
+    assert "fuisonland" in query.typo_words and "fusionland" in typo_variants("fuisonland")[0]
+    section = decided(lead, mirror)
+    assert section["account"] is not None and section["account"]["id"] == "z1"
 
 
 # -- several accounts share the domain ----------------------------------------
@@ -752,6 +874,8 @@ def test_query_for_reads_the_normalized_and_enrichment_sections() -> None:
     assert query.email_key == lead["normalized"]["email_match_key"]  # type: ignore[index]
     assert (query.phone, query.person_name_key, query.domain) == (PHONE_E164, "jane|doe", "acme.co.uk")
     assert {"acme", "intl", "international"} <= set(query.name_tokens)
+    assert not any("~" in token for token in query.name_tokens)  # typo tokens only through groups
+    assert query.names_only_without_domain  # the matcher never reads them when the domain matched
 
 
 def test_matcher_version_is_a_stable_hash_of_the_config() -> None:
