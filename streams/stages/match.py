@@ -7,7 +7,9 @@ retried, never dead-lettered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from processors.crm.matcher import MatchConfig, Matcher, match_leads
 from processors.crm.models import Candidates, MatchQuery
@@ -18,6 +20,9 @@ from processors.ports import Clock, CrmMirror
 from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
+
+if TYPE_CHECKING:
+    from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
 NAME = "match"
 INPUT = topics.ENRICHED
@@ -55,28 +60,31 @@ def record_metrics(lead: Lead) -> None:
 class _GuardedMirror:
     """Turns a Redis failure into DependencyUnavailable, so the stage stops instead of dead-lettering."""
 
-    def __init__(self, mirror: CrmMirror) -> None:
+    def __init__(self, mirror: RedisCrmMirror) -> None:
         self._mirror = mirror
 
     def candidates(self, query: MatchQuery) -> Candidates:
-        try:
+        with _redis_outage():
             return self._mirror.candidates(query)
-        except Exception as error:
-            import redis
-
-            if isinstance(error, redis.RedisError | OSError):
-                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
-            raise
 
     def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
-        try:
+        with _redis_outage():
             return self._mirror.candidates_many(queries)
-        except Exception as error:
-            import redis
 
-            if isinstance(error, redis.RedisError | OSError):
-                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
-            raise
+    def iter_candidates(self, queries: Sequence[MatchQuery]) -> Iterator[Candidates]:
+        """Answers as they arrive, so deciding a lead overlaps with the look-ups after it."""
+        with _redis_outage():
+            yield from self._mirror.iter_candidates(queries)
+
+
+@contextlib.contextmanager
+def _redis_outage() -> Iterator[None]:
+    import redis
+
+    try:
+        yield
+    except (redis.RedisError, OSError) as error:
+        raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
 
 
 def build_step(
