@@ -14,15 +14,12 @@ rather than indexing a half-read record.
 
 from __future__ import annotations
 
-import io
 from functools import cache
 from typing import Any, cast
 
-import fastavro
-
 from processors.crm.models import RECORD_KINDS, RecordKind
 from processors.errors import InvalidLead
-from streams.serde import CONTENT_TYPE, SCHEMA_HEADER, AvroCodec, HeaderList, header_list, header_value
+from streams.serde import AvroCodec, HeaderList, header_list, read_event
 from streams.topics import CRM_TOPICS
 
 #: The Avro record each kind is written with; contacts and leads share one.
@@ -100,41 +97,19 @@ def decode(kind: RecordKind, value: bytes | None, headers: Any = None) -> Any:
     if value is None:
         return None
     what = codec(kind)
-    found = header_list(headers)
-    declared = (header_value(found, CONTENT_TYPE) or "").split(";")[0].strip().lower()
-    if declared and declared != what.content_type:
-        raise InvalidLead(
-            "unsupported_content_type",
-            f"The {kind} event declares content-type {declared!r}; {CRM_TOPICS[kind]} carries "
-            f"{what.content_type} (schemas/leadroute.{what.record}.avsc).",
-        )
-    written_with = header_value(found, SCHEMA_HEADER)
-    if written_with is not None and written_with != what.fingerprint:
-        raise InvalidLead(
-            "schema_mismatch",
-            f"The {kind} event was written with {what.record} schema {written_with}; this reader has "
-            f"{what.fingerprint}. Upgrade the reader or the publisher so both run the same version.",
-        )
     if value == b"":
         raise InvalidLead(
             "undecodable",
             f"The {kind} event has an empty value; publish a null value (a tombstone) to delete a record.",
         )
-    buffer = io.BytesIO(value)
-    try:
-        record = fastavro.schemaless_reader(buffer, what.schema)
-    except Exception as error:  # noqa: BLE001 - any decode failure is the event's fault
-        raise InvalidLead(
-            "undecodable",
-            f"The {kind} event is not a {what.record} record in Avro ({type(error).__name__}); "
-            f"publish it with leadroute crm load or encode it with schemas/leadroute.{what.record}.avsc.",
-        ) from None
-    if buffer.tell() != len(value):
-        raise InvalidLead(
-            "undecodable",
-            f"The {kind} event has {len(value) - buffer.tell()} bytes after its {what.record} record; "
-            "it was encoded with another schema.",
-        )
+    record = read_event(
+        what,
+        value,
+        header_list(headers),
+        event=f"The {kind} event",
+        topic=CRM_TOPICS[kind],
+        how=f"publish it with leadroute crm load or encode it with schemas/leadroute.{what.record}.avsc",
+    )
     if not record["id"]:
         raise InvalidLead("schema_violation", f"The {kind} event has an empty id; every record needs one.")
     if kind in ("contact", "lead") and record["kind"] != kind:

@@ -9,15 +9,12 @@ full record, so the latest event per key *is* the owner.
 
 from __future__ import annotations
 
-import io
 from functools import cache
 from typing import Any
 
-import fastavro
-
 from processors.errors import InvalidLead
 from processors.owners.models import Owner, owner_from_record, owner_to_record
-from streams.serde import CONTENT_TYPE, SCHEMA_HEADER, AvroCodec, HeaderList, header_list, header_value
+from streams.serde import AvroCodec, HeaderList, header_list, read_event
 
 Event = tuple[bytes, bytes | None, HeaderList]
 
@@ -51,33 +48,14 @@ def decode(value: bytes | None, headers: Any = None) -> Owner | None:
     """The owner an event carries, None for a tombstone; InvalidLead for anything untrustworthy."""
     if value is None:
         return None
-    what = codec()
-    found = header_list(headers)
-    declared = (header_value(found, CONTENT_TYPE) or "").split(";")[0].strip().lower()
-    if declared and declared != what.content_type:
-        raise InvalidLead(
-            "unsupported_content_type",
-            f"The owner event declares content-type {declared!r}; the owners topic carries "
-            f"{what.content_type} (schemas/leadroute.Owner.avsc). Publish with leadroute owners load.",
-        )
-    written_with = header_value(found, SCHEMA_HEADER)
-    if written_with is not None and written_with != what.fingerprint:
-        raise InvalidLead(
-            "schema_mismatch",
-            f"The owner event was written with Owner schema {written_with}; this reader has "
-            f"{what.fingerprint}. Run the publisher and owner-sync at the same version.",
-        )
-    buffer = io.BytesIO(value)
-    try:
-        record = fastavro.schemaless_reader(buffer, what.schema)
-    except Exception as error:  # noqa: BLE001 - any decode failure is the event's fault
-        raise InvalidLead(
-            "undecodable",
-            f"The owner event is not an Owner record in Avro ({type(error).__name__}); "
-            "publish owners with leadroute owners load.",
-        ) from None
-    if buffer.tell() != len(value):
-        raise InvalidLead("undecodable", "The owner event has bytes after its Owner record.")
+    record = read_event(
+        codec(),
+        value,
+        header_list(headers),
+        event="The owner event",
+        topic="the owners topic",
+        how="publish owners with leadroute owners load",
+    )
     try:
         return owner_from_record(record)
     except (ValueError, KeyError) as error:

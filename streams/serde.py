@@ -187,3 +187,45 @@ class IngestDecoder:
         if not isinstance(decoded, dict):
             raise InvalidLead("schema_violation", "The Avro message is not a record.")
         return complete_raw_lead(decoded)
+
+
+def read_event(
+    codec: AvroCodec, value: bytes, headers: HeaderList, *, event: str, topic: str, how: str
+) -> Any:
+    """One record of a change-event topic (CRM, owners), refusing anything untrustworthy.
+
+    ``event`` names it in messages ("The account event"), ``topic`` is where it
+    came from, ``how`` says how to publish it right ("publish it with leadroute
+    crm load"). The headers must not claim another content type or schema
+    version, the value must be exactly one ``codec`` record: a partial read would
+    store half a record.
+    """
+    declared = (header_value(headers, CONTENT_TYPE) or "").split(";")[0].strip().lower()
+    if declared and declared != codec.content_type:
+        raise InvalidLead(
+            "unsupported_content_type",
+            f"{event} declares content-type {declared!r}; {topic} carries {codec.content_type} "
+            f"(schemas/leadroute.{codec.record}.avsc). To fix it, {how}.",
+        )
+    written_with = header_value(headers, SCHEMA_HEADER)
+    if written_with is not None and written_with != codec.fingerprint:
+        raise InvalidLead(
+            "schema_mismatch",
+            f"{event} was written with {codec.record} schema {written_with}; this reader has "
+            f"{codec.fingerprint}. Run the publisher and the reader at the same version.",
+        )
+    buffer = io.BytesIO(value)
+    try:
+        record = fastavro.schemaless_reader(buffer, codec.schema)
+    except Exception as error:  # noqa: BLE001 - any decode failure is the event's fault
+        raise InvalidLead(
+            "undecodable",
+            f"{event} is not an Avro {codec.record} record ({type(error).__name__}); {how}.",
+        ) from None
+    if buffer.tell() != len(value):
+        raise InvalidLead(
+            "undecodable",
+            f"{event} has {len(value) - buffer.tell()} bytes after its {codec.record} record; "
+            "it was encoded with another schema.",
+        )
+    return record

@@ -133,7 +133,7 @@ def test_the_person_kind_follows_from_the_topic() -> None:
 @pytest.mark.parametrize(
     ("value", "headers", "code", "words"),
     [
-        (b"\xff\xfe\x00garbage", None, "undecodable", "not a CrmAccount record"),
+        (b"\xff\xfe\x00garbage", None, "undecodable", "not an Avro CrmAccount record"),
         (b"", None, "undecodable", "publish a null value"),
         (b"{}", [("content-type", b"application/json")], "unsupported_content_type", "application/json"),
         (None, None, None, None),
