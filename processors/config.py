@@ -8,6 +8,7 @@ the exact place. Parsing text is pure; reading the file is the caller's job.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,3 +86,10 @@ def parse_yaml(text: str, source: str) -> Document:
         return Document(source, None, {})
     lines: dict[Path, int] = {}
     return Document(source, _construct(root, (), lines, source), lines)
+
+
+def unknown_key(key: str, where: str, choices: tuple[str, ...]) -> str:
+    """The reason for a key a section does not take, with the closest one it does."""
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key '{key}'; {guess}{where} takes only {', '.join(choices)}"

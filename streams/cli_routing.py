@@ -389,9 +389,9 @@ def simulate(
                         raise
                     _fail(error, 4)
                     return
-            after = replay(events, draft, owners)
+            after = replay(events, draft, owners, settings.default_queue)
             if against is not None:
-                before = replay(events, against, owners)
+                before = replay(events, against, owners, settings.default_queue)
                 before_label = against.version
             else:
                 from streams.simulate import outcome_of

@@ -19,6 +19,7 @@ from processors.ports import Clock, CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet
+from processors.rules.model import Route
 from streams.rules_source import default_rules, read_rules
 from streams.settings import Settings
 
@@ -51,21 +52,26 @@ def owners_for(settings: Settings, path: str | None = None) -> list[Owner]:
     return read_owners(chosen) if chosen else []
 
 
-def channels_of(rules: RuleSet) -> tuple[str, ...]:
-    """Every channel the rule set can publish on (for the leads.assigned.<channel> topics)."""
+def leaf_routes(rules: RuleSet) -> list[Route]:
+    """Every route of the rule set, groups opened, in file order."""
     from processors.rules.model import Group
 
-    found: dict[str, None] = {rules.default_channel: None}
+    found: list[Route] = []
 
-    def visit(nodes: Sequence[object]) -> None:
+    def visit(nodes: Sequence[Route | Group]) -> None:
         for node in nodes:
             if isinstance(node, Group):
                 visit(node.children)
             else:
-                found[node.channel] = None  # type: ignore[attr-defined]
+                found.append(node)
 
     visit(rules.routes)
-    return tuple(found)
+    return found
+
+
+def channels_of(rules: RuleSet) -> tuple[str, ...]:
+    """Every channel the rule set can publish on (for the leads.assigned.<channel> topics)."""
+    return tuple(dict.fromkeys([rules.default_channel, *(route.channel for route in leaf_routes(rules))]))
 
 
 def in_process_router(

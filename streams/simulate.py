@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,19 +140,9 @@ def compare(
 
 
 def route_names(rules: RuleSet) -> list[str]:
-    from processors.rules.model import Group
+    from streams.routing_setup import leaf_routes
 
-    names: list[str] = []
-
-    def visit(nodes: Iterable[object]) -> None:
-        for node in nodes:
-            if isinstance(node, Group):
-                visit(node.children)
-            else:
-                names.append(node.name)  # type: ignore[attr-defined]
-
-    visit(rules.routes)
-    return names
+    return [route.name for route in leaf_routes(rules)]
 
 
 # --- where the leads come from ------------------------------------------------------------------
@@ -206,7 +196,9 @@ def route_fresh(leads: Sequence[Lead], rules: RuleSet, router: Router) -> list[O
     return [outcome_of(a) for a in route_leads(leads, router=side)]
 
 
-def replay(events: Sequence[Assignment], rules: RuleSet, owners: Sequence[Owner]) -> list[Outcome]:
+def replay(
+    events: Sequence[Assignment], rules: RuleSet, owners: Sequence[Owner], last_resort_queue: str
+) -> list[Outcome]:
     """Past decisions re-decided by ``rules``, each at the moment it was first decided."""
     ledger, directory = InMemoryLedger(), StaticOwners(owners)
     clock = SettableClock(0)
@@ -215,7 +207,12 @@ def replay(events: Sequence[Assignment], rules: RuleSet, owners: Sequence[Owner]
         clock.at_ms = event["decided_at_ms"]
         lead = {**event["lead"], "trace": [t for t in event["lead"]["trace"] if t["stage"] != "assign"]}
         [decided] = assign_many(
-            [lead], rules=rules, owners=directory, ledger=ledger, clock=clock, last_resort_queue="unassigned"
+            [lead],
+            rules=rules,
+            owners=directory,
+            ledger=ledger,
+            clock=clock,
+            last_resort_queue=last_resort_queue,
         )
         outcomes.append(outcome_of(decided))
     return outcomes

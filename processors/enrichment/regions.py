@@ -13,7 +13,6 @@ state it names and keeps the base's rule for everything else; with
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,7 +21,7 @@ from typing import Any
 
 import pycountry
 
-from processors.config import ConfigError, Document
+from processors.config import ConfigError, Document, unknown_key
 from processors.config import Path as NodePath
 from processors.normalize.countries import country_code_for
 from processors.normalize.subdivisions import subdivision_code_for, subdivision_codes
@@ -60,12 +59,6 @@ def _iso_countries() -> frozenset[str]:
     return frozenset(country.alpha_2 for country in pycountry.countries)
 
 
-def _unknown_key(key: str, where: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
-    guess = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown key '{key}'; {guess}{where} takes only {', '.join(choices)}"
-
-
 @dataclass(slots=True)
 class _Reader:
     """Validates one document into rules, remembering lines to name both sides of a duplicate."""
@@ -88,7 +81,7 @@ class _Reader:
             raise self.error((), "the file must be a mapping with 'version: 1' and a 'regions:' list")
         for key in data:
             if key not in _TOP_KEYS:
-                raise self.error((key,), _unknown_key(key, "the top level", _TOP_KEYS))
+                raise self.error((key,), unknown_key(key, "the top level", _TOP_KEYS))
         self._version(data)
         replace = data.get("replace", False)
         if not isinstance(replace, bool):
@@ -123,7 +116,7 @@ class _Reader:
             )
         for key in entry:
             if key not in _ENTRY_KEYS:
-                raise self.error((*path, key), _unknown_key(key, "an entry", _ENTRY_KEYS))
+                raise self.error((*path, key), unknown_key(key, "an entry", _ENTRY_KEYS))
         region = entry.get("region")
         if region is None:
             raise self.error(path, "this entry has no region; add one, e.g. 'region: EMEA'")

@@ -24,7 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from processors.config import ConfigError, Document, parse_yaml
+from processors.config import ConfigError, Document, parse_yaml, unknown_key
 from processors.config import Path as NodePath
 from processors.enrichment.titles import SENIORITIES
 from processors.models import SOURCES
@@ -55,12 +55,6 @@ def _describe(value: object) -> str:
     if value is None:
         return "nothing"
     return f"{type(value).__name__} {value!r}"
-
-
-def _unknown_key(key: str, where: str, choices: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
-    guess = f"did you mean '{close[0]}'? " if close else ""
-    return f"unknown key '{key}'; {guess}{where} takes only {', '.join(choices)}"
 
 
 def _span(band: Band) -> str:
@@ -115,7 +109,7 @@ class _Reader:
             raise self.error((), "the file must be a mapping that starts with 'version: 1'")
         for key in data:
             if key not in _TOP_KEYS:
-                raise self.error((key,), _unknown_key(key, "the top level", _TOP_KEYS))
+                raise self.error((key,), unknown_key(key, "the top level", _TOP_KEYS))
         if "version" not in data:
             raise self.error((), "no version; add 'version: 1' at the top of the file")
         version = data["version"]
@@ -194,7 +188,7 @@ class _Reader:
             )
         for key in entry:
             if key not in _BAND_KEYS:
-                raise self.error((*path, key), _unknown_key(key, "a band", _BAND_KEYS))
+                raise self.error((*path, key), unknown_key(key, "a band", _BAND_KEYS))
         if "name" not in entry:
             raise self.error(path, "this band has no name; add one, e.g. 'name: smb'")
         name = self._name((*path, "name"), entry["name"], "band")
@@ -321,7 +315,7 @@ class _Reader:
             )
         for key in value:
             if key not in _SCORING_KEYS:
-                raise self.error((*path, key), _unknown_key(key, "scoring", _SCORING_KEYS))
+                raise self.error((*path, key), unknown_key(key, "scoring", _SCORING_KEYS))
         if "base" in value:
             base = value["base"]
             if isinstance(base, bool) or not isinstance(base, int):
@@ -345,7 +339,7 @@ class _Reader:
                 )
             for key in data:
                 if key not in _RULE_KEYS:
-                    raise self.error((*where, key), _unknown_key(key, "a rule", _RULE_KEYS))
+                    raise self.error((*where, key), unknown_key(key, "a rule", _RULE_KEYS))
             disabled = data.get("disabled", False)
             if not isinstance(disabled, bool):
                 raise self.error((*where, "disabled"), "disabled must be true or false")
