@@ -38,6 +38,7 @@ _NO_OWNER = {
     "owner": "no owner named",
 }
 _MAX_SEEN_CHARS = 200
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 class RoutingRules(Protocol):
@@ -120,9 +121,18 @@ def _routes_tried(plan: RoutePlan) -> list[RouteTried]:
 
 
 def _seen_text(value: Any) -> str | None:
+    """The value as JSON (short): what a person reads next to the condition."""
     if value is None:
         return None
-    text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    kind = type(value)
+    if kind is str:  # most values seen: the same text json.dumps gives, without its set-up
+        text = _json_string(value)
+    elif kind is bool:
+        text = "true" if value else "false"
+    elif kind is int:
+        text = int.__repr__(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
     return text if len(text) <= _MAX_SEEN_CHARS else text[: _MAX_SEEN_CHARS - 1] + "…"
 
 
@@ -148,13 +158,19 @@ def plan_meta(plan: RoutePlan, actions: Sequence[Action], decided_at_ms: int) ->
 def request_for(
     lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
 ) -> AssignRequest:
+    return _request_and_meta(lead, plan, candidates, now_ms, last_resort_queue)[0]
+
+
+def _request_and_meta(
+    lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
+) -> tuple[AssignRequest, dict[str, Any]]:
     actions: list[Action] = list(plan.actions)
     if not actions or not isinstance(actions[-1], QueueAction):
         # A lead is never left without a destination: if every owner in the
         # chain is unavailable, it waits in the last-resort queue.
         actions.append(QueueAction(last_resort_queue))
     meta = plan_meta(plan, actions, now_ms)
-    return AssignRequest(
+    request = AssignRequest(
         lead_id=lead["lead_id"],
         attempts=tuple(attempt_for(action, candidates) for action in actions),
         now_ms=now_ms,
@@ -163,6 +179,7 @@ def request_for(
         sticky_ttl_s=plan.sticky_window_s,
         returning_owner_credit=plan.returning_owner_credit,
     )
+    return request, meta
 
 
 def assignment_from(lead: Lead, meta: Mapping[str, Any], result: AssignResult) -> Assignment:
@@ -297,14 +314,17 @@ def assign_many(
         return []
     now_ms = clock.now_ms()
     candidates = CandidateCache(owners.owners(), now_ms)
-    requests = [request_for(lead, rules.plan(lead), candidates, now_ms, last_resort_queue) for lead in leads]
-    results = ledger.assign_many(requests)
+    planned = [
+        _request_and_meta(lead, rules.plan(lead), candidates, now_ms, last_resort_queue) for lead in leads
+    ]
+    results = ledger.assign_many([request for request, _ in planned])
     if on_decided is not None:
-        for request, result in zip(requests, results, strict=True):
+        for (request, _), result in zip(planned, results, strict=True):
             on_decided(request, result)
+    # A first decision's stored meta is the one just built; a replay's is the first decision's.
     return [
-        assignment_from(lead, json.loads(result.meta), result)
-        for lead, result in zip(leads, results, strict=True)
+        assignment_from(lead, json.loads(result.meta) if result.replayed else meta, result)
+        for lead, (_, meta), result in zip(leads, planned, results, strict=True)
     ]
 
 

@@ -84,6 +84,10 @@ class RulesSource:
             self._reload_if_changed(self._path)
         return self._rules
 
+    def latest(self) -> RuleSet:
+        """The version in use, without looking at the file (between batches is the time for that)."""
+        return self._rules
+
     def _first_load(self, path: str) -> RuleSet:
         """At start a bad file stops the stage (exit 2): there is no last good version yet."""
         self._stamp = _stamp(path)

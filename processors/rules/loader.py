@@ -19,10 +19,22 @@ from processors.config import ConfigError, Document, Path, parse_yaml
 from processors.routing.plan import Action, OwnerAction, PoolAction, PoolMember, QueueAction
 from processors.rules import durations, schema
 from processors.rules.conditions import Condition, Scope, compile_condition
+from processors.rules.engine import STICKY_FIELDS
 from processors.rules.findings import Finding, Findings
-from processors.rules.model import CrmOwner, Group, LeadAction, Node, Pool, Route, SkillPool, Step, step_key
+from processors.rules.model import (
+    CRM_OWNER_PATHS,
+    CrmOwner,
+    Group,
+    LeadAction,
+    Node,
+    Pool,
+    Route,
+    SkillPool,
+    Step,
+    step_key,
+)
 from processors.rules.ruleset import RuleSet
-from processors.rules.territories import Territory, TerritoryIndex, compile_territory
+from processors.rules.territories import PLACE_FIELDS, Territory, TerritoryIndex, compile_territory
 
 
 @dataclass(slots=True)
@@ -48,6 +60,8 @@ class Compiled:
     used_pools: set[str] = field(default_factory=set)
     #: Every route and group as (full name, path, always matches, depth siblings) for checks.
     route_paths: dict[str, Path] = field(default_factory=dict)
+    #: Every field path a condition, a segment or a lead-dependent action reads.
+    fields_read: list[tuple[str, Path]] = field(default_factory=list)
 
 
 def version_of(data: Any) -> str:
@@ -191,6 +205,7 @@ class _Compiler:
             skill_from = spec.get("skill_from")
             if skill_from is not None:
                 self._check_path(skill_from, (*path, "skill_from"))
+                self.out.fields_read.append((skill_from, (*path, "skill_from")))
 
     def _check_path(self, field_path: str, path: Path) -> None:
         from processors.rules import paths
@@ -203,7 +218,9 @@ class _Compiler:
             self.findings.error(path, "unknown_field", f"'{field_path}' is not a field of a lead. {hint}")
 
     def _scope(self) -> Scope:
-        return Scope(self.findings, self.territory_names, self.segment_names)
+        return Scope(
+            self.findings, self.territory_names, self.segment_names, fields_used=self.out.fields_read
+        )
 
     def _segments(self) -> None:
         refs: dict[str, set[str]] = {}
@@ -262,6 +279,7 @@ class _Compiler:
             self.out.owner_refs.append((value, (*path, kind), "an owner action"))
             return OwnerAction("owner", value, line)
         if kind in {"account_owner", "existing_owner"}:
+            self.out.fields_read.append((CRM_OWNER_PATHS[kind], (*path, kind)))
             return CrmOwner(kind, line)
         if kind == "queue":
             if self.out.queues is not None and value not in self.out.queues:
@@ -405,6 +423,9 @@ def build(compiled: Compiled) -> RuleSet:
         owner_refs=tuple((owner, compiled.doc.line(path), what) for owner, path, what in compiled.owner_refs),
         warnings=tuple(item for item in compiled.findings.sorted() if item.severity == "warning"),
         territory_index=TerritoryIndex(territories),
+        lead_fields=frozenset(
+            (*PLACE_FIELDS, *STICKY_FIELDS, *(field_path for field_path, _ in compiled.fields_read))
+        ),
     )
 
 

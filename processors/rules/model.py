@@ -48,6 +48,10 @@ class LeadAction:
         raise NotImplementedError
 
 
+#: Where ``account_owner`` and ``existing_owner`` read the owner id.
+CRM_OWNER_PATHS = {"account_owner": "crm.account.owner_id", "existing_owner": "crm.person.owner_id"}
+
+
 class CrmOwner(LeadAction):
     """``account_owner`` (crm.account.owner_id) or ``existing_owner`` (crm.person.owner_id)."""
 
@@ -57,8 +61,7 @@ class CrmOwner(LeadAction):
         self.source = source
         self.line = line
         self.key = (source,)
-        path = "crm.account.owner_id" if source == "account_owner" else "crm.person.owner_id"
-        self._read = paths.getter(path)
+        self._read = paths.getter(CRM_OWNER_PATHS[source])
 
     def resolve(self, lead: Mapping[str, Any]) -> Action:
         owner = self._read(lead)

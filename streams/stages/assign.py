@@ -1,29 +1,42 @@
 """assign: leads.segmented → leads.assigned and leads.assigned.<channel> (Assignment events).
 
 Decides a whole batch with one pipelined Redis round trip (the assignment
-ledger's Lua script, once per lead), with the owners owner-sync keeps in Redis
-and the rule set :class:`~streams.rules_source.RulesSource` reloads when its
-file changes. Redis being down stops the stage so the batch is retried.
+ledger's Lua script), with the owners owner-sync keeps in Redis and the rule
+set :class:`~streams.rules_source.RulesSource` reloads when its file changes.
+Redis being down stops the stage so the batch is retried.
+
+The stage decodes only the fields the rule set and the stage read
+(:mod:`streams.lead_projection`) and writes each event around the lead's own
+bytes (:mod:`streams.assignment_writer`): the lead is most of an event, and
+decoding and encoding all of it cost more than deciding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from processors.assign import OwnerDirectory, assign_many, expected_shares
 from processors.lead import stamped
 from processors.models import Assignment, Lead
 from processors.ports import Clock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult
+from processors.rules import RuleSet
 from streams import metrics, topics
+from streams.assignment_writer import AssignmentWriter
+from streams.lead_projection import ProjectedLeadReader
 from streams.rules_source import RulesSource, default_rules
 from streams.serde import AvroCodec
 from streams.settings import Settings
-from streams.stages.base import BatchStep, lead_batch_step
+from streams.stages.base import BatchStep, Message
 
 NAME = "assign"
 INPUT = topics.SEGMENTED
 OUTPUT = topics.ASSIGNED
+
+#: What the stage reads of a lead besides what the rules read.
+STAGE_FIELDS = frozenset({"lead_id", "received_at_ms", "trace"})
 
 _SKIP_KINDS = (
     ("out of office", "out_of_office"),
@@ -84,6 +97,20 @@ def rules_source_for(settings: Settings, *, check_topics: bool = True) -> RulesS
     )
 
 
+@dataclass(slots=True)
+class ReadLead:
+    """A lead as the stage read it: the fields it decoded, and its bytes for the event."""
+
+    lead: dict[str, Any]
+    value: bytes
+    fields: frozenset[str]
+    stamp: dict[str, Any] | None = None  # the trace entry this stage adds, once decided
+
+
+def fields_for(rules: RuleSet) -> frozenset[str]:
+    return rules.lead_fields | STAGE_FIELDS
+
+
 def build_step(
     settings: Settings,
     clock: Clock,
@@ -102,12 +129,29 @@ def build_step(
         owners = RedisOwnerDirectory.from_settings(settings)
     source = rules or rules_source_for(settings)
     ready_ledger, ready_owners = ledger, owners
+    reader = ProjectedLeadReader()
+    writer = AssignmentWriter()
 
-    def assign_batch(leads: list[Lead]) -> list[Assignment]:
+    def decode(message: Message) -> ReadLead:
+        fields = fields_for(source.latest())
+        lead = reader.decode(message.value, message.headers, fields)
+        return ReadLead(lead, message.value, fields)  # type: ignore[arg-type]  # decode checked it
+
+    def assign_batch(items: list[ReadLead]) -> list[Assignment]:
+        current = source.current()
+        wanted = fields_for(current)
         now = clock.now_ms()
+        leads: list[Lead] = []
+        for item in items:
+            if not wanted <= item.fields:  # the rules changed since this lead was read
+                item.lead, item.fields = reader.decode(item.value, [], wanted), wanted
+            lead = stamped(item.lead, NAME, now)  # type: ignore[arg-type]
+            if lead is not item.lead:
+                item.stamp = lead["trace"][-1]  # type: ignore[assignment]
+            leads.append(lead)
         return assign_many(
-            [stamped(lead, NAME, now) for lead in leads],
-            rules=source.current(),
+            leads,
+            rules=current,
             owners=ready_owners,
             ledger=ready_ledger,
             clock=clock,
@@ -115,14 +159,20 @@ def build_step(
             on_decided=record_fairness,
         )
 
+    def encode(item: ReadLead, assignment: Assignment) -> bytes:
+        return writer.encode(assignment, item.value, item.stamp)
+
     def channel_topic_of(assignment: Assignment) -> tuple[str, ...]:
         return (topics.name(settings, topics.channel_topic(assignment["channel"])),)
 
-    return lead_batch_step(
+    return BatchStep(
         NAME,
+        decode,
+        lambda item: item.lead["lead_id"],
         assign_batch,
+        AvroCodec("Assignment"),
         clock,
-        output=AvroCodec("Assignment"),
-        on_output=record_metrics,
-        also_to=channel_topic_of,
+        record_metrics,
+        channel_topic_of,
+        encode,
     )

@@ -181,6 +181,9 @@ class BatchStep:
     clock: Clock
     on_output: Callable[[Any], None] | None = None
     also_to: Callable[[Any], tuple[str, ...]] | None = None
+    #: Encodes (decoded input, output record) when the output reuses the input's bytes;
+    #: ``output`` still names the schema and headers.
+    encode_output: Callable[[Any, Any], bytes] | None = None
     _in: Any = field(init=False, repr=False)
     _seconds: Any = field(init=False, repr=False)
     _last: Any = field(init=False, repr=False)
@@ -247,7 +250,10 @@ class BatchStep:
     def _encode(self, message: Message, lead: Any, record: Any) -> Routed:
         lead_id = self.lead_id_of(lead)
         try:
-            routed = Routed(OUTPUT, lead_id.encode(), self.output.encode(record), lead_id)
+            value = (
+                self.output.encode(record) if self.encode_output is None else self.encode_output(lead, record)
+            )
+            routed = Routed(OUTPUT, lead_id.encode(), value, lead_id)
         except Exception as error:  # noqa: BLE001 - an unencodable output is this record's problem
             return self._failed(message, lead, type(error).__name__, str(error))
         if self.also_to is not None:
