@@ -131,6 +131,8 @@ def _seen_text(value: Any) -> str | None:
         text = "true" if value else "false"
     elif kind is int:
         text = int.__repr__(value)
+    elif (kind is tuple or kind is list) and all(type(item) is str for item in value):
+        text = "[" + ",".join(map(_json_string, value)) + "]"  # territories and segments seen
     else:
         text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
     return text if len(text) <= _MAX_SEEN_CHARS else text[: _MAX_SEEN_CHARS - 1] + "…"

@@ -264,3 +264,20 @@ def test_a_rule_change_between_reading_and_deciding_reads_the_lead_again() -> No
     [routed] = step([Message(LEAD.encode(lead), None, [], "leads.segmented", 0, 0, 0)])
     [expected] = _full_assignments([lead], wide, CLOCK.now_ms())
     assert ASSIGNMENT.decode(routed.value) == ASSIGNMENT.decode(ASSIGNMENT.encode(expected))
+
+
+def test_the_writer_refuses_schemas_where_lead_is_not_the_last_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    import schemas
+
+    real = schemas.parsed
+
+    def reordered(name: str) -> Any:
+        schema = real(name)
+        if name != "Assignment":
+            return schema
+        fields = schema["fields"]
+        return {**schema, "fields": [fields[-1], *fields[:-1]]}
+
+    monkeypatch.setattr(schemas, "parsed", reordered)
+    with pytest.raises(RuntimeError, match="must stay the last fields"):
+        AssignmentWriter()
