@@ -79,7 +79,8 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
     """
     owners_file = owners_for(settings)
     if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
-        return InMemoryLedger(), InMemoryCrmMirror(), StaticOwners(owners_file), "memory"
+        mirror = InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
+        return InMemoryLedger(), mirror, StaticOwners(owners_file), "memory"
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.adapters.redis_owners import RedisOwnerDirectory

@@ -357,7 +357,11 @@ def run_bench_match(
         server = embedded.start_redis()
         url = server.url
     client = redis.Redis.from_url(url)
-    mirror = RedisCrmMirror(client, prefix=f"{settings.redis_prefix}-bench-match-{uuid.uuid4().hex[:8]}")
+    mirror = RedisCrmMirror(
+        client,
+        prefix=f"{settings.redis_prefix}-bench-match-{uuid.uuid4().hex[:8]}",
+        max_candidates=settings.match_name_candidates,
+    )
     try:
         memory_before = int(client.info("memory")["used_memory"])
         load_started = time.perf_counter()

@@ -97,7 +97,7 @@ def in_process_router(
         clock=clock or SystemClock(),
         enricher=enricher or build_enricher_for(settings),
         matcher=matcher_for(settings),
-        mirror=mirror or InMemoryCrmMirror(),
+        mirror=mirror or InMemoryCrmMirror(max_candidates=settings.match_name_candidates),
         segmenter=segmenter_for(settings),
         last_resort_queue=settings.default_queue,
     )

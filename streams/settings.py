@@ -237,6 +237,12 @@ class Settings:
         "LEADROUTE_MATCH_PERSON_SCORE",
         "Company similarity needed to call a same-name person a duplicate.",
     )
+    match_name_candidates: int = _setting(
+        15,
+        "LEADROUTE_MATCH_NAME_CANDIDATES",
+        "Accounts a company-name look-up scores at most (by shared words): more find a few more "
+        "matches in very large CRMs, fewer are faster.",
+    )
     match_roll_up_to_parent: bool = _setting(
         False,
         "LEADROUTE_MATCH_ROLL_UP_TO_PARENT",
@@ -280,6 +286,8 @@ class Settings:
                 "match scores must satisfy 0 <= LEADROUTE_MATCH_REVIEW_SCORE "
                 "<= LEADROUTE_MATCH_ACCEPT_SCORE <= 100"
             )
+        if not 1 <= self.match_name_candidates <= 200:
+            raise ValueError("LEADROUTE_MATCH_NAME_CANDIDATES must be between 1 and 200")
         if self.firmographics not in ("none", "dataset", "http"):
             raise ValueError("LEADROUTE_FIRMOGRAPHICS must be none, dataset or http")
         if self.firmographics == "http" and not self.firmographics_url:

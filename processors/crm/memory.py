@@ -13,7 +13,7 @@ from typing import Any
 from processors.crm.indexing import index_entries, prepared, typo_variants
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
 
-DEFAULT_MAX_CANDIDATES = 25
+DEFAULT_MAX_CANDIDATES = 15
 DEFAULT_MAX_POSTING = 2000
 #: Typo variants ("abcd~", a word with a letter dropped) busier than this are skipped:
 #: they are only asked for a word no account has, and a busy variant says little.

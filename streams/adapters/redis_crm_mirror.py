@@ -759,7 +759,7 @@ class RedisCrmMirror:
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisCrmMirror:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=settings.redis_prefix)
+        return cls(client, prefix=settings.redis_prefix, max_candidates=settings.match_name_candidates)
 
     def records_key(self, kind: RecordKind) -> str:
         """The hash holding every record of ``kind``, by id."""
