@@ -28,7 +28,7 @@ from processors.owners.availability import candidate_for, unknown_candidate
 from processors.owners.models import Owner
 from processors.ports import Clock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
-from processors.routing.plan import Action, OwnerAction, PoolAction, QueueAction, RoutePlan
+from processors.routing.plan import Action, ConditionTrace, OwnerAction, PoolAction, QueueAction, RoutePlan
 
 #: What an owner action is called in the event and its explanation.
 _OWNER_LABELS = {"owner": "owner", "account_owner": "account owner", "existing_owner": "existing owner"}
@@ -112,12 +112,54 @@ def _routes_tried(plan: RoutePlan) -> list[RouteTried]:
             "route": trace.route,
             "matched": trace.matched,
             "conditions": [
-                ConditionOutcome(condition=c.description, seen=_seen_text(c.seen), matched=c.matched)
+                ConditionOutcome(condition=c.description, seen=_seen_of(c), matched=c.matched)
                 for c in trace.conditions
             ],
         }
         for trace in plan.trace
     ]
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A size-bounded cache: the rule engine hands out the same traces for the same values."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, key: Any, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
+
+
+_SEEN = _Memo(20_000)
+_CHECKS = _Memo(20_000)
+
+
+_EXACT = frozenset({str, bool, int, float, type(None)})
+
+
+def _seen_of(condition: ConditionTrace) -> str | None:
+    seen = condition.seen
+    kind = type(seen)
+    # Only where equal means the same text: 1 == True == 1.0 would share an entry otherwise.
+    if kind not in _EXACT and not (kind is tuple and all(type(item) is str for item in seen)):
+        return _seen_text(seen)
+    key = (kind, condition)
+    found = _SEEN.get(key, _SEEN)
+    return _SEEN.keep(key, _seen_text(seen)) if found is _SEEN else found
+
+
+def _check_text(outcome: ConditionOutcome) -> str:
+    """One condition in the decision path: "<condition>: saw <value> → yes|no"."""
+    key = (outcome["condition"], outcome["seen"], outcome["matched"])
+    found = _CHECKS.get(key)
+    if found is None:
+        seen = outcome["seen"] if outcome["seen"] is not None else "nothing"
+        found = _CHECKS.keep(key, f"{key[0]}: saw {seen} → {'yes' if key[2] else 'no'}")
+    return found
 
 
 def _seen_text(value: Any) -> str | None:
@@ -225,11 +267,7 @@ def _decision_path(
     path: list[str] = []
     for tried in meta["routes_tried"]:
         verdict = "matched" if tried["matched"] else "no match"
-        checks = "; ".join(
-            f"{c['condition']}: saw {c['seen'] if c['seen'] is not None else 'nothing'}"
-            f" → {'yes' if c['matched'] else 'no'}"
-            for c in tried["conditions"]
-        )
+        checks = "; ".join(map(_check_text, tried["conditions"]))
         path.append(f"route {tried['route']}: {verdict}" + (f" ({checks})" if checks else ""))
     if meta["route"] is None:
         path.append("no route matched: the rule set's default fallback applies")

@@ -263,3 +263,11 @@ def test_values_seen_read_as_their_json_cut_to_200_characters(seen: object) -> N
 
     text = json.dumps(seen, ensure_ascii=False, default=str, separators=(",", ":"))
     assert _seen_text(seen) == (text if len(text) <= 200 else text[:199] + "…")
+
+
+def test_equal_values_of_different_types_keep_their_own_text() -> None:
+    from processors.assign import _seen_of
+    from processors.routing.plan import ConditionTrace
+
+    texts = [_seen_of(ConditionTrace("x equals 1", seen, True)) for seen in (1, True, 1.0, 1, True)]
+    assert texts == ["1", "true", "1.0", "1", "true"]
