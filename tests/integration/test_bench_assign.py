@@ -1,0 +1,28 @@
+"""``leadroute bench assign`` measures every row against the real Redis and cleans up after itself."""
+
+from __future__ import annotations
+
+import gc
+
+import redis
+
+from streams import bench_assign
+from tests.integration.conftest import make_settings
+from tests.services import Services
+
+
+def test_the_assign_benchmark_measures_every_row_and_cleans_up(infra: Services, client: redis.Redis) -> None:
+    settings = make_settings(infra)
+    threshold = gc.get_threshold()
+    try:
+        result = bench_assign.measure(settings, 300, 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    steps = [row["step"] for row in result["rows"]]
+    assert steps[0].startswith("no-op pass-through")
+    assert any(step.startswith("assign stage") for step in steps)
+    assert all(row["leads_per_second"] > 0 for row in result["rows"])
+    assert result["rows"][0]["vs_pass_through"] == 1.0
+    assert result["leads"] == 300
+    assert not list(client.scan_iter(match="leadroute-bench-*", count=1000))
