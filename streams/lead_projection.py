@@ -27,7 +27,7 @@ import fastavro
 
 import schemas
 from processors.errors import InvalidLead
-from streams.serde import SCHEMA_HEADER, AvroCodec, HeaderList, header_value
+from streams.serde import HeaderList, LeadDecoder
 
 _WHOLE = None  # marker in `needed`: keep every field of the type, recursively
 
@@ -161,24 +161,16 @@ def reader_schema(fields: frozenset[str], record: str = "Lead") -> Any:
 class ProjectedLeadReader:
     """Reads ``Lead`` records from the stage before, keeping only the given field paths."""
 
-    def __init__(self, codec: AvroCodec | None = None) -> None:
-        self.codec = codec or AvroCodec("Lead")
+    def __init__(self, decoder: LeadDecoder | None = None) -> None:
+        self._decoder = decoder or LeadDecoder()
+        self._writer = self._decoder.codec.schema
 
     def decode(self, data: bytes | None, headers: HeaderList, fields: Iterable[str]) -> dict[str, Any]:
-        if data is None:
-            raise InvalidLead("empty_message", "The message has no value; there is no lead to route.")
-        written_with = header_value(headers, SCHEMA_HEADER)
-        if written_with is not None and written_with != self.codec.fingerprint:
-            raise InvalidLead(
-                "schema_mismatch",
-                f"The record was written with Lead schema {written_with}, this stage reads "
-                f"{self.codec.fingerprint}. Run every stage at the same version, then replay "
-                "this record from the dead-letter topic.",
-            )
+        data = self._decoder.readable(data, headers)
         reader = reader_schema(frozenset(fields))
         try:
             stream = io.BytesIO(data)
-            lead = fastavro.schemaless_reader(stream, self.codec.schema, reader)
+            lead = fastavro.schemaless_reader(stream, self._writer, reader)
         except Exception as error:  # noqa: BLE001 - any decode failure is the record's
             raise InvalidLead(
                 "undecodable", f"The record is not a valid Lead in Avro ({type(error).__name__})."

@@ -87,7 +87,8 @@ class LeadDecoder:
     def __init__(self, codec: AvroCodec | None = None) -> None:
         self.codec = codec or AvroCodec("Lead")
 
-    def decode(self, data: bytes | None, headers: HeaderList) -> Any:
+    def readable(self, data: bytes | None, headers: HeaderList) -> bytes:
+        """``data``, once it is known to be a Lead of this stage's schema version."""
         if data is None:
             raise InvalidLead("empty_message", "The message has no value; there is no lead to route.")
         written_with = header_value(headers, SCHEMA_HEADER)
@@ -98,6 +99,10 @@ class LeadDecoder:
                 f"{self.codec.fingerprint}. Run every stage at the same version, then replay "
                 "this record from the dead-letter topic.",
             )
+        return data
+
+    def decode(self, data: bytes | None, headers: HeaderList) -> Any:
+        data = self.readable(data, headers)
         try:
             return self.codec.decode(data)
         except Exception as error:  # noqa: BLE001 - any decode failure is the record's

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from processors.assign import OwnerDirectory, assign_many, expected_shares
@@ -107,6 +108,7 @@ class ReadLead:
     stamp: dict[str, Any] | None = None  # the trace entry this stage adds, once decided
 
 
+@lru_cache(maxsize=4)  # per rule set: a batch asks for every lead it reads
 def fields_for(rules: RuleSet) -> frozenset[str]:
     return rules.lead_fields | STAGE_FIELDS
 
