@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from processors.models import Assignment, ConditionOutcome, Lead, OwnerSkip, RouteTried
@@ -182,11 +183,14 @@ def _seen_text(value: Any) -> str | None:
 
 def plan_meta(plan: RoutePlan, actions: Sequence[Action], decided_at_ms: int) -> dict[str, Any]:
     """The plan's part of a decision: stored with it, so a replay reproduces it exactly."""
+    return {**_plan_body(plan, actions), "decided_at_ms": decided_at_ms}
+
+
+def _plan_body(plan: RoutePlan, actions: Sequence[Action]) -> dict[str, Any]:
     return {
         "route": plan.route,
         "channel": plan.channel,
         "rules_version": plan.rules_version,
-        "decided_at_ms": decided_at_ms,
         "actions": [action_label(action) for action in actions],
         "missing": [
             _NO_OWNER[action.source] if isinstance(action, OwnerAction) and action.owner_id is None else None
@@ -199,6 +203,56 @@ def plan_meta(plan: RoutePlan, actions: Sequence[Action], decided_at_ms: int) ->
     }
 
 
+@dataclass(frozen=True, slots=True)
+class PlanPart:
+    """What one plan contributes to every decision made from it.
+
+    Routing has few outcomes: thousands of leads share a handful of plans (the
+    same routes tried, the same values seen). Their explanation, its JSON and the
+    decision-path lines about routes are built once per distinct plan and shared
+    by the events; they are never changed after.
+    """
+
+    body: dict[str, Any]  # plan_meta without decided_at_ms
+    body_json: str  # JSON of ``body`` without its closing brace
+    route_lines: tuple[str, ...]  # the decision path before its actions
+
+    def meta(self, decided_at_ms: int) -> tuple[dict[str, Any], str]:
+        """The stored meta for a decision at ``decided_at_ms``, as a dict and as JSON."""
+        meta = dict(self.body)
+        meta["decided_at_ms"] = decided_at_ms
+        return meta, f'{self.body_json},"decided_at_ms":{int(decided_at_ms)}}}'
+
+
+_PLAN_PARTS = _Memo(4_096)
+
+
+def plan_part(plan: RoutePlan, actions: Sequence[Action]) -> PlanPart:
+    """The shared part of ``plan`` with its actions (the last-resort queue included)."""
+    key = (
+        plan.rules_version,
+        plan.route,
+        plan.channel,
+        tuple(actions),
+        plan.trace,
+        plan.territories,
+        plan.segments,
+        plan.notes,
+    )
+    try:
+        found = _PLAN_PARTS.get(key)
+    except TypeError:  # a value seen that cannot be hashed (a map, a list): built each time
+        return _new_plan_part(plan, actions)
+    return found if found is not None else _PLAN_PARTS.keep(key, _new_plan_part(plan, actions))
+
+
+def _new_plan_part(plan: RoutePlan, actions: Sequence[Action]) -> PlanPart:
+    body = _plan_body(plan, actions)
+    return PlanPart(
+        body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:-1], tuple(_route_lines(body))
+    )
+
+
 def request_for(
     lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
 ) -> AssignRequest:
@@ -207,27 +261,33 @@ def request_for(
 
 def _request_and_meta(
     lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
-) -> tuple[AssignRequest, dict[str, Any]]:
+) -> tuple[AssignRequest, dict[str, Any], PlanPart]:
     actions: list[Action] = list(plan.actions)
     if not actions or not isinstance(actions[-1], QueueAction):
         # A lead is never left without a destination: if every owner in the
         # chain is unavailable, it waits in the last-resort queue.
         actions.append(QueueAction(last_resort_queue))
-    meta = plan_meta(plan, actions, now_ms)
+    part = plan_part(plan, actions)
+    meta, meta_json = part.meta(now_ms)
     request = AssignRequest(
         lead_id=lead["lead_id"],
         attempts=tuple(attempt_for(action, candidates) for action in actions),
         now_ms=now_ms,
-        meta=json.dumps(meta, ensure_ascii=False, separators=(",", ":")),
+        meta=meta_json,
         sticky_key=plan.sticky_key,
         sticky_ttl_s=plan.sticky_window_s,
         returning_owner_credit=plan.returning_owner_credit,
     )
-    return request, meta
+    return request, meta, part
 
 
-def assignment_from(lead: Lead, meta: Mapping[str, Any], result: AssignResult) -> Assignment:
-    """The event for ``lead`` from the stored plan part and the ledger's result."""
+def assignment_from(
+    lead: Lead, meta: Mapping[str, Any], result: AssignResult, route_lines: Sequence[str] | None = None
+) -> Assignment:
+    """The event for ``lead`` from the stored plan part and the ledger's result.
+
+    ``route_lines``: the decision path's lines about routes, when already built from ``meta``.
+    """
     labels: list[str] = list(meta["actions"])
     placed = result.attempt if result.attempt is not None else len(labels) - 1
     skips: list[OwnerSkip] = [
@@ -237,7 +297,7 @@ def assignment_from(lead: Lead, meta: Mapping[str, Any], result: AssignResult) -
     route = meta["route"]
     destination_type = "owner" if result.owner_id else "queue"
     destination = result.owner_id or labels[placed].removeprefix("queue ")
-    path = _decision_path(meta, labels, placed, result)
+    path = _decision_path(meta, labels, placed, result, route_lines)
     return {
         "assignment_id": assignment_id_for(lead["lead_id"]),
         "lead_id": lead["lead_id"],
@@ -261,17 +321,27 @@ def assignment_from(lead: Lead, meta: Mapping[str, Any], result: AssignResult) -
     }
 
 
-def _decision_path(
-    meta: Mapping[str, Any], labels: list[str], placed: int, result: AssignResult
-) -> list[str]:
-    path: list[str] = []
+def _route_lines(meta: Mapping[str, Any]) -> list[str]:
+    """The decision path up to the actions: each route tried, the default, the plan's notes."""
+    lines: list[str] = []
     for tried in meta["routes_tried"]:
         verdict = "matched" if tried["matched"] else "no match"
         checks = "; ".join(map(_check_text, tried["conditions"]))
-        path.append(f"route {tried['route']}: {verdict}" + (f" ({checks})" if checks else ""))
+        lines.append(f"route {tried['route']}: {verdict}" + (f" ({checks})" if checks else ""))
     if meta["route"] is None:
-        path.append("no route matched: the rule set's default fallback applies")
-    path.extend(f"note: {note}" for note in meta.get("notes", []))
+        lines.append("no route matched: the rule set's default fallback applies")
+    lines.extend(f"note: {note}" for note in meta.get("notes", []))
+    return lines
+
+
+def _decision_path(
+    meta: Mapping[str, Any],
+    labels: list[str],
+    placed: int,
+    result: AssignResult,
+    route_lines: Sequence[str] | None = None,
+) -> list[str]:
+    path = list(route_lines) if route_lines is not None else _route_lines(meta)
     for index, label in enumerate(labels[: placed + 1]):
         step = "action" if index == 0 else f"fallback {index}"
         missing = meta["missing"][index]
@@ -357,14 +427,16 @@ def assign_many(
     planned = [
         _request_and_meta(lead, rules.plan(lead), candidates, now_ms, last_resort_queue) for lead in leads
     ]
-    results = ledger.assign_many([request for request, _ in planned])
+    results = ledger.assign_many([request for request, _, _ in planned])
     if on_decided is not None:
-        for (request, _), result in zip(planned, results, strict=True):
+        for (request, _, _), result in zip(planned, results, strict=True):
             on_decided(request, result)
     # A first decision's stored meta is the one just built; a replay's is the first decision's.
     return [
-        assignment_from(lead, json.loads(result.meta) if result.replayed else meta, result)
-        for lead, (_, meta), result in zip(leads, planned, results, strict=True)
+        assignment_from(lead, json.loads(result.meta), result)
+        if result.replayed
+        else assignment_from(lead, meta, result, part.route_lines)
+        for lead, (_, meta, part), result in zip(leads, planned, results, strict=True)
     ]
 
 

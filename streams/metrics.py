@@ -208,6 +208,22 @@ class Health:
             }
 
 
+_CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, looked up once per label set.
+
+    ``labels()`` checks and locks on every call, and the assign stage counts
+    several series per lead; children are never removed, so keeping them is safe.
+    """
+    key = (metric, values)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = metric.labels(*values)
+    return found
+
+
 def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
     """Serve /metrics and /healthz on a daemon thread; returns the server to shut down."""
 

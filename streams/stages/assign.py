@@ -36,8 +36,9 @@ NAME = "assign"
 INPUT = topics.SEGMENTED
 OUTPUT = topics.ASSIGNED
 
-#: What the stage reads of a lead besides what the rules read.
-STAGE_FIELDS = frozenset({"lead_id", "received_at_ms", "trace"})
+#: What the stage reads of a lead besides what the rules read: the stages that
+#: stamped it are enough to stamp it once (the event copies the lead's own bytes).
+STAGE_FIELDS = frozenset({"lead_id", "received_at_ms", "trace.stage"})
 
 _SKIP_KINDS = (
     ("out of office", "out_of_office"),
@@ -57,18 +58,18 @@ def skip_kind(reason: str) -> str:
 
 
 def record_metrics(assignment: Assignment) -> None:
-    metrics.ASSIGNMENTS.labels(
-        assignment["destination_type"], assignment["destination"], assignment["channel"]
-    ).inc()
+    child = metrics.child
+    channel = assignment["channel"]
+    child(metrics.ASSIGNMENTS, assignment["destination_type"], assignment["destination"], channel).inc()
     if assignment["replayed"]:
         return
-    metrics.ROUTE_MATCHES.labels(assignment["route"] or "(none)", assignment["channel"]).inc()
+    child(metrics.ROUTE_MATCHES, assignment["route"] or "(none)", channel).inc()
     for skip in assignment["skips"]:
-        metrics.OWNER_SKIPS.labels(skip["owner_id"], skip_kind(skip["reason"])).inc()
+        child(metrics.OWNER_SKIPS, skip["owner_id"], skip_kind(skip["reason"])).inc()
     if assignment["fallback_depth"]:
-        metrics.FALLBACKS.labels(str(assignment["fallback_depth"])).inc()
+        child(metrics.FALLBACKS, str(assignment["fallback_depth"])).inc()
     latency_ms = assignment["decided_at_ms"] - assignment["lead"]["received_at_ms"]
-    metrics.LEAD_LATENCY_SECONDS.labels(assignment["channel"]).observe(max(latency_ms, 0) / 1000)
+    child(metrics.LEAD_LATENCY_SECONDS, channel).observe(max(latency_ms, 0) / 1000)
 
 
 def record_fairness(request: AssignRequest, result: AssignResult) -> None:
@@ -78,9 +79,9 @@ def record_fairness(request: AssignRequest, result: AssignResult) -> None:
         return
     pool = request.attempts[result.attempt].name  # type: ignore[index]
     for owner_id, share in shares.items():
-        metrics.OWNER_EXPECTED_SHARE.labels(owner_id, pool).inc(share)
+        metrics.child(metrics.OWNER_EXPECTED_SHARE, owner_id, pool).inc(share)
     if result.owner_id is not None:
-        metrics.OWNER_PLACEMENTS.labels(result.owner_id, pool).inc()
+        metrics.child(metrics.OWNER_PLACEMENTS, result.owner_id, pool).inc()
 
 
 def rules_source_for(settings: Settings, *, check_topics: bool = True) -> RulesSource:

@@ -6,6 +6,7 @@ event that any Avro reader reads as the fully encoded one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -281,3 +282,43 @@ def test_the_writer_refuses_schemas_where_lead_is_not_the_last_field(monkeypatch
     monkeypatch.setattr(schemas, "parsed", reordered)
     with pytest.raises(RuntimeError, match="must stay the last fields"):
         AssignmentWriter()
+
+
+def test_leads_with_the_same_plan_share_its_explanation_and_the_event_bytes_match() -> None:
+    leads = list(segmented_leads())
+    events = _full_assignments(leads, example_rules(), 42)
+    explanations = {id(event["routes_tried"]) for event in events}
+    assert len(explanations) < len(events)  # built once per plan, not per lead
+    writer = AssignmentWriter()
+    for event in events:  # later events copy the plan's bytes
+        spliced = writer.encode(event, LEAD.encode(event["lead"]), None)
+        assert ASSIGNMENT.decode(spliced) == ASSIGNMENT.decode(ASSIGNMENT.encode(event))
+
+
+def test_the_writer_does_not_reuse_plan_bytes_for_another_explanation() -> None:
+    lead = segmented_leads()[0]
+    [event] = _full_assignments([lead], example_rules(), 42)
+    writer = AssignmentWriter()
+    writer.encode(event, LEAD.encode(lead), None)
+    changed = {
+        **event,
+        "segments": [*event["segments"], "changed"],
+        "territories": list(event["territories"]),
+    }
+    spliced = writer.encode(changed, LEAD.encode(lead), None)
+    assert ASSIGNMENT.decode(spliced)["segments"] == [*event["segments"], "changed"]
+
+
+def test_a_plan_whose_values_seen_cannot_be_hashed_is_explained_without_the_cache() -> None:
+    from processors.assign import plan_part
+    from processors.routing.plan import ConditionTrace, QueueAction, RoutePlan, RouteTrace
+
+    seen_a_map = ConditionTrace("raw.custom exists", {"tier": "gold"}, True)
+    plan = RoutePlan(
+        "rules@x", "custom", "sales", (QueueAction("q"),), (RouteTrace("custom", True, (seen_a_map,)),)
+    )
+    part = plan_part(plan, plan.actions)
+    assert part.body["routes_tried"][0]["conditions"][0]["seen"] == '{"tier":"gold"}'
+    assert part.route_lines == ('route custom: matched (raw.custom exists: saw {"tier":"gold"} → yes)',)
+    meta, text = part.meta(5)
+    assert meta["decided_at_ms"] == 5 and json.loads(text) == meta
