@@ -11,7 +11,10 @@ row decides the same leads, in batches as the stage takes them from Kafka:
 - the assign stage: read the fields the rules use, plan with the example rules,
   decide in the Redis ledger (one pipelined round trip per batch), write the
   Assignment event around the lead's bytes;
-- its parts: reading, planning alone, the Redis ledger alone, the in-memory ledger.
+- its parts: reading, planning alone, the Redis ledger alone, the in-memory ledger;
+- with ``workers`` > 1, the stage again in that many processes at once, each
+  deciding its share of the leads (as partitions split them) against one shared
+  Redis ledger: how the stage scales out on this machine.
 
 Like a running stage, the measurement first takes what set-up built out of the
 garbage collector's reach (:func:`streams.runner.settle_heap`).
@@ -22,6 +25,7 @@ Redis state goes under a fresh prefix that is deleted afterwards.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -47,7 +51,92 @@ def _in_batches(step: BatchStep, messages: list[Message], size: int) -> None:
         step(messages[start : start + size])
 
 
-def measure(settings: Settings, lead_count: int, batch_size: int, seed: int = 11) -> dict[str, Any]:
+def _stage_worker(
+    settings: Settings,
+    messages: list[Message],
+    batch_size: int,
+    prefix: str,
+    owners: Any,
+    rules: Any,
+    ready: Any,
+    results: Any,
+) -> None:
+    """One assign worker process: its own Redis connection and stage, started with the others."""
+    import redis
+
+    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.rules_source import RulesSource
+    from streams.runner import settle_heap
+    from streams.stages import assign
+
+    client = redis.Redis.from_url(settings.redis_url)
+    ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
+    stage = assign.build_step(
+        settings, SystemClock(), ledger=ledger, owners=owners, rules=RulesSource(None, fallback=rules)
+    )
+    settle_heap()
+    ready.wait()
+    try:
+        started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes
+        _in_batches(stage, messages, batch_size)
+        results.put((started, time.monotonic(), len(messages)))
+    except Exception as error:  # noqa: BLE001 - reported by the parent, which must not wait forever
+        results.put(error)
+    finally:
+        client.close()
+
+
+def _in_parallel(
+    settings: Settings,
+    messages: list[Message],
+    batch_size: int,
+    workers: int,
+    prefix: str,
+    owners: Any,
+    rules: Any,
+) -> dict[str, Any]:
+    """The stage in ``workers`` processes at once; leads/s from the first start to the last finish."""
+    import multiprocessing
+
+    import redis
+
+    context = multiprocessing.get_context("fork")  # the workers inherit the prepared leads
+    ready, results = context.Barrier(workers), context.Queue()
+    processes = [
+        context.Process(
+            target=_stage_worker,
+            args=(settings, messages[i::workers], batch_size, prefix, owners, rules, ready, results),
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        spans = [results.get(timeout=600) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    failed = [span for span in spans if isinstance(span, Exception)]
+    if failed:
+        raise RuntimeError(f"an assign worker failed: {failed[0]!r}")
+    elapsed = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
+    count = sum(n for _, _, n in spans)
+    client = redis.Redis.from_url(settings.redis_url)
+    decided = sum(1 for _ in client.scan_iter(match=f"{prefix}:{{assign}}:d:*", count=1000))
+    client.close()
+    return {
+        "step": f"assign stage, {workers} worker processes at once (one shared Redis ledger)",
+        "leads_per_second": round(count / elapsed, 1),
+        "seconds": round(elapsed, 3),
+        "decided": decided,
+    }
+
+
+def measure(
+    settings: Settings, lead_count: int, batch_size: int, seed: int = 11, workers: int = 1
+) -> dict[str, Any]:
     import redis
 
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
@@ -162,8 +251,12 @@ def measure(settings: Settings, lead_count: int, batch_size: int, seed: int = 11
         )
         memory = InMemoryLedger()
         rows.append(_timed("  in-memory ledger only", lambda: memory.assign_many(requests), count))
+        if workers > 1:
+            rows.append(
+                _in_parallel(settings, messages, batch_size, workers, prefix + "-workers", directory, rules)
+            )
     finally:
-        for name in (prefix, prefix + "-ledger"):
+        for name in (prefix, prefix + "-ledger", prefix + "-workers"):
             forget_prefix(settings.redis_url, name)
         client.close()
     baseline = rows[0]["leads_per_second"]
@@ -173,6 +266,8 @@ def measure(settings: Settings, lead_count: int, batch_size: int, seed: int = 11
         "leads": count,
         "batch_size": batch_size,
         "owners": len(owners),
+        "workers": workers,
+        "cpus": os.cpu_count(),
         "rules_version": rules.version,
         "redis_url": settings.redis_url.rsplit("@", 1)[-1],
         "rows": rows,
@@ -188,7 +283,7 @@ def render(result: dict[str, Any], as_json: bool) -> None:
 
     table = Table(
         title=f"assign: {result['leads']} leads, batches of {result['batch_size']}, "
-        f"{result['owners']} owners, {result['rules_version']}"
+        f"{result['owners']} owners, {result['rules_version']}, {result['cpus']} CPUs"
     )
     for column in ("step", "leads/s", "vs pass-through"):
         table.add_column(column, justify="left" if column == "step" else "right")

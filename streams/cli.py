@@ -346,13 +346,21 @@ def firmographics_sample(out_path: str, count: int, seed: int) -> None:
 
 @bench.command("assign")
 @click.option("--leads", "lead_count", type=click.IntRange(100), default=20_000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Also run the stage in this many processes at once against one Redis ledger (scale-out).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @with_settings
-def bench_assign(settings: Settings, lead_count: int, as_json: bool) -> None:
+def bench_assign(settings: Settings, lead_count: int, workers: int, as_json: bool) -> None:
     """The assign stage on the example rules with the Redis ledger, next to a pass-through.
 
     Batches are LEADROUTE_BATCH_SIZE (--batch-size) leads, as the stage takes them. Needs Redis
-    at LEADROUTE_REDIS_URL; writes under a fresh prefix and deletes it.
+    at LEADROUTE_REDIS_URL; writes under a fresh prefix and deletes it. With --workers N, the
+    leads are split N ways and decided by N processes at once, as N stage instances would.
     Exit codes: 0 measured; 5 Redis unreachable.
     """
     from streams import bench_assign as measurement
@@ -361,7 +369,9 @@ def bench_assign(settings: Settings, lead_count: int, as_json: bool) -> None:
     if not redis_answers(settings.redis_url):
         console.print(f"[red]Redis does not answer at {settings.redis_url}[/]")
         sys.exit(5)
-    measurement.render(measurement.measure(settings, lead_count, settings.batch_size), as_json)
+    measurement.render(
+        measurement.measure(settings, lead_count, settings.batch_size, workers=workers), as_json
+    )
 
 
 @bench.command("match")

@@ -26,3 +26,20 @@ def test_the_assign_benchmark_measures_every_row_and_cleans_up(infra: Services, 
     assert result["rows"][0]["vs_pass_through"] == 1.0
     assert result["leads"] == 300
     assert not list(client.scan_iter(match="leadroute-bench-*", count=1000))
+
+
+def test_the_scale_out_row_decides_every_lead_once_across_its_workers(
+    infra: Services, client: redis.Redis
+) -> None:
+    settings = make_settings(infra)
+    threshold = gc.get_threshold()
+    try:
+        result = bench_assign.measure(settings, 300, 50, workers=2)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    [row] = [row for row in result["rows"] if "worker processes" in row["step"]]
+    assert row["step"].startswith("assign stage, 2 worker processes")
+    assert row["decided"] == result["leads"] == 300  # each lead decided by one of them, in the shared ledger
+    assert row["leads_per_second"] > 0
+    assert not list(client.scan_iter(match="leadroute-bench-*", count=1000))
