@@ -181,12 +181,8 @@ def _seen_text(value: Any) -> str | None:
     return text if len(text) <= _MAX_SEEN_CHARS else text[: _MAX_SEEN_CHARS - 1] + "…"
 
 
-def plan_meta(plan: RoutePlan, actions: Sequence[Action], decided_at_ms: int) -> dict[str, Any]:
-    """The plan's part of a decision: stored with it, so a replay reproduces it exactly."""
-    return {**_plan_body(plan, actions), "decided_at_ms": decided_at_ms}
-
-
 def _plan_body(plan: RoutePlan, actions: Sequence[Action]) -> dict[str, Any]:
+    """The plan's part of a decision, but its time: stored with it, so a replay reproduces it exactly."""
     return {
         "route": plan.route,
         "channel": plan.channel,
@@ -213,7 +209,7 @@ class PlanPart:
     by the events; they are never changed after.
     """
 
-    body: dict[str, Any]  # plan_meta without decided_at_ms
+    body: dict[str, Any]  # the stored meta without decided_at_ms
     body_json: str  # JSON of ``body`` without its closing brace
     route_lines: tuple[str, ...]  # the decision path before its actions
 

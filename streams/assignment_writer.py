@@ -65,7 +65,7 @@ class AssignmentWriter:
             )
         fields = assignment["fields"][:-1]
         names = _field_names({"fields": fields})
-        start = names.index(PLAN_FIELDS[0])
+        start = names.index(PLAN_FIELDS[0]) if PLAN_FIELDS[0] in names else 0
         if tuple(names[start : start + len(PLAN_FIELDS)]) != PLAN_FIELDS:
             raise RuntimeError(f"schemas changed: Assignment must keep {', '.join(PLAN_FIELDS)} together")
         named: dict[str, Any] = {}

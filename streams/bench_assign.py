@@ -70,17 +70,18 @@ def _stage_worker(
     from streams.stages import assign
 
     client = redis.Redis.from_url(settings.redis_url)
-    ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
-    stage = assign.build_step(
-        settings, SystemClock(), ledger=ledger, owners=owners, rules=RulesSource(None, fallback=rules)
-    )
-    settle_heap()
-    ready.wait()
     try:
+        ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
+        stage = assign.build_step(
+            settings, SystemClock(), ledger=ledger, owners=owners, rules=RulesSource(None, fallback=rules)
+        )
+        settle_heap()
+        ready.wait(timeout=120)  # a worker that failed to start breaks the barrier for the others
         started = time.monotonic()  # CLOCK_MONOTONIC: comparable across processes
         _in_batches(stage, messages, batch_size)
         results.put((started, time.monotonic(), len(messages)))
     except Exception as error:  # noqa: BLE001 - reported by the parent, which must not wait forever
+        ready.abort()
         results.put(error)
     finally:
         client.close()

@@ -322,3 +322,21 @@ def test_a_plan_whose_values_seen_cannot_be_hashed_is_explained_without_the_cach
     assert part.route_lines == ('route custom: matched (raw.custom exists: saw {"tier":"gold"} → yes)',)
     meta, text = part.meta(5)
     assert meta["decided_at_ms"] == 5 and json.loads(text) == meta
+
+
+def test_the_writer_refuses_schemas_where_the_plan_fields_are_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import schemas
+
+    real = schemas.parsed
+
+    def segments_first(name: str) -> Any:
+        schema = real(name)
+        if name != "Assignment":
+            return schema
+        fields = schema["fields"]
+        segments = [f for f in fields if f["name"] == "segments"]
+        return {**schema, "fields": segments + [f for f in fields if f["name"] != "segments"]}
+
+    monkeypatch.setattr(schemas, "parsed", segments_first)
+    with pytest.raises(RuntimeError, match="must keep routes_tried, territories, segments together"):
+        AssignmentWriter()
