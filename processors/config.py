@@ -18,6 +18,17 @@ import yaml
 Path = tuple[str | int, ...]
 
 
+def described(value: object) -> str:
+    """A wrong value as an error sentence names it: "a mapping", "nothing", "int 42"."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be used, with where and why."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from processors.config import ConfigError, Document, Path
+from processors.config import ConfigError, Document, Path, described
 
 #: Seniority levels, highest first: when a title says several, the first here wins.
 SENIORITIES: tuple[str, ...] = (
@@ -270,16 +270,6 @@ def _decide(meanings: list[_Meaning]) -> TitleClass:
 # --- building and validating a vocabulary -------------------------------------------------------
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return f"{type(value).__name__} {value!r}"
-
-
 def _choices(names: tuple[str, ...]) -> str:
     return ", ".join(names)
 
@@ -333,7 +323,7 @@ class _Builder:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self.error(path, f"{what} must be a mapping such as '{example}', not {_describe(value)}")
+            raise self.error(path, f"{what} must be a mapping such as '{example}', not {described(value)}")
         return value
 
     def _list(self, path: Path, value: Any, what: str, example: str) -> list[Any]:
@@ -341,14 +331,14 @@ class _Builder:
             return []
         if not isinstance(value, list):
             raise self.error(
-                path, f"{what} must be a list of terms such as {example}, not {_describe(value)}"
+                path, f"{what} must be a list of terms such as {example}, not {described(value)}"
             )
         return value
 
     def _text(self, path: Path, value: Any, what: str) -> str:
         if not isinstance(value, str):
             raise self.error(
-                path, f"{what} must be text, not {_describe(value)}; put quotes around numbers and yes/no"
+                path, f"{what} must be text, not {described(value)}; put quotes around numbers and yes/no"
             )
         text = value.strip()
         if not text:
@@ -452,7 +442,7 @@ class _Builder:
         if value is None:
             return
         if not isinstance(value, list):
-            raise self.error(path, f"overrides must be a list such as {example}, not {_describe(value)}")
+            raise self.error(path, f"overrides must be a list such as {example}, not {described(value)}")
         for number, rule in enumerate(value):
             where = (*path, number)
             rule = self._mapping(where, rule, "each override", "{terms: [assistant to], cap: ic}")

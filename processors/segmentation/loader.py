@@ -24,7 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from processors.config import ConfigError, Document, parse_yaml, unknown_key
+from processors.config import ConfigError, Document, described, parse_yaml, unknown_key
 from processors.config import Path as NodePath
 from processors.enrichment.titles import SENIORITIES
 from processors.models import SOURCES
@@ -45,16 +45,6 @@ _BAND_KEYS = ("name", "min", "max")
 _SCORING_KEYS = ("base", "rules")
 _RULE_KEYS = ("name", "points", "when", "reason", "disabled")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return f"{type(value).__name__} {value!r}"
 
 
 def _span(band: Band) -> str:
@@ -146,7 +136,7 @@ class _Reader:
 
     def _name(self, path: NodePath, value: Any, what: str) -> str:
         if not isinstance(value, str) or not _NAME.match(value):
-            shown = repr(value) if isinstance(value, str) else _describe(value)
+            shown = repr(value) if isinstance(value, str) else described(value)
             raise self.error(
                 path,
                 f"{what} name {shown} is not usable; use lower-case letters, digits, _ and - (mid_market)",
@@ -184,7 +174,7 @@ class _Reader:
             raise self.error(
                 path,
                 "each band must be a mapping such as {name: smb, min: 10, max: 199}, "
-                f"not {_describe(entry)}",
+                f"not {described(entry)}",
             )
         for key in entry:
             if key not in _BAND_KEYS:
@@ -215,7 +205,7 @@ class _Reader:
             raise self.error(
                 path,
                 f"a bound must be a whole number of {unit}, 0 or more, such as {example}, "
-                f"not {_describe(value)}",
+                f"not {described(value)}",
             )
         return value
 
@@ -279,7 +269,7 @@ class _Reader:
     def _keyword(self, path: NodePath, raw: Any) -> tuple[Keyword, Any, str]:
         if not isinstance(raw, str | int) or isinstance(raw, bool):
             raise self.error(
-                path, f"a keyword must be text, not {_describe(raw)}; put quotes around yes/no/on/off"
+                path, f"a keyword must be text, not {described(raw)}; put quotes around yes/no/on/off"
             )
         found = keyword(str(raw).strip())
         if isinstance(found, str):
@@ -320,7 +310,7 @@ class _Reader:
             base = value["base"]
             if isinstance(base, bool) or not isinstance(base, int):
                 raise self.error(
-                    (*path, "base"), f"base must be a whole number of points, not {_describe(base)}"
+                    (*path, "base"), f"base must be a whole number of points, not {described(base)}"
                 )
             found.score_base = base
         rules = value.get("rules")
@@ -335,7 +325,7 @@ class _Reader:
             if not isinstance(data, dict):
                 raise self.error(
                     where,
-                    f"each rule must be a mapping with {', '.join(_RULE_KEYS[:4])}, not {_describe(data)}",
+                    f"each rule must be a mapping with {', '.join(_RULE_KEYS[:4])}, not {described(data)}",
                 )
             for key in data:
                 if key not in _RULE_KEYS:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from processors.config import Document
+from processors.config import Document, described
 from processors.config import Path as NodePath
 from processors.segmentation.fields import check_path, value_at
 
@@ -134,19 +134,9 @@ def score(
 # --- reading conditions from a file --------------------------------------------------------------
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return f"{type(value).__name__} {value!r}"
-
-
 def _scalar(doc: Document, path: NodePath, value: Any, what: str) -> Scalar:
     if not isinstance(value, str | int | float | bool):
-        raise doc.error(path, f"{what} must be text, a number, true or false, not {_describe(value)}")
+        raise doc.error(path, f"{what} must be text, a number, true or false, not {described(value)}")
     return value
 
 
@@ -154,7 +144,7 @@ def _bound(doc: Document, path: NodePath, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise doc.error(path, f"a range bound must be a number, not {_describe(value)}; e.g. 'min: 1000000'")
+        raise doc.error(path, f"a range bound must be a number, not {described(value)}; e.g. 'min: 1000000'")
     return value
 
 
@@ -162,7 +152,7 @@ def parse_condition(doc: Document, path: NodePath, data: Any) -> Condition:
     """A condition from its data form, or a ConfigError naming the line and the fix."""
     example = "{field: enrichment.seniority, equals: vp}"
     if not isinstance(data, dict) or not data:
-        raise doc.error(path, f"a condition must be a mapping such as {example}, not {_describe(data)}")
+        raise doc.error(path, f"a condition must be a mapping such as {example}, not {described(data)}")
     groups = [key for key in data if key in GROUPS]
     if groups:
         if len(data) != 1:
@@ -184,7 +174,7 @@ def parse_condition(doc: Document, path: NodePath, data: Any) -> Condition:
         raise doc.error(path, f"this test names no field; add one, e.g. {example}")
     field = data["field"]
     if not isinstance(field, str):
-        raise doc.error((*path, "field"), f"field must be a dotted path in text, not {_describe(field)}")
+        raise doc.error((*path, "field"), f"field must be a dotted path in text, not {described(field)}")
     problem = check_path(field.strip())
     if problem:
         raise doc.error((*path, "field"), problem)
@@ -201,14 +191,14 @@ def parse_condition(doc: Document, path: NodePath, data: Any) -> Condition:
     elif operator == "in":
         if not isinstance(value, list) or not value:
             raise doc.error(
-                where, f"'in' takes a non-empty list of values, e.g. in: [web, chat], not {_describe(value)}"
+                where, f"'in' takes a non-empty list of values, e.g. in: [web, chat], not {described(value)}"
             )
         argument = tuple(
             _scalar(doc, (*where, i), item, "each value of 'in'") for i, item in enumerate(value)
         )
     elif operator == "exists":
         if not isinstance(value, bool):
-            raise doc.error(where, f"'exists' takes true or false, not {_describe(value)}")
+            raise doc.error(where, f"'exists' takes true or false, not {described(value)}")
         argument = value
     else:
         if not isinstance(value, dict) or not value:
@@ -235,7 +225,7 @@ def parse_rule(doc: Document, path: NodePath, data: Any) -> ScoreRule:
         )
     name = data["name"]
     if not isinstance(name, str) or not name.strip():
-        raise doc.error((*path, "name"), f"name must be text, not {_describe(name)}")
+        raise doc.error((*path, "name"), f"name must be text, not {described(name)}")
     for key in ("points", "when", "reason"):
         if key not in data:
             raise doc.error(path, f"rule '{name}' has no '{key}'; a rule needs name, points, when and reason")
@@ -243,7 +233,7 @@ def parse_rule(doc: Document, path: NodePath, data: Any) -> ScoreRule:
     if isinstance(points, bool) or not isinstance(points, int):
         raise doc.error(
             (*path, "points"),
-            f"points must be a whole number such as 10 or -20, not {_describe(points)}",
+            f"points must be a whole number such as 10 or -20, not {described(points)}",
         )
     reason = data["reason"]
     if not isinstance(reason, str) or not reason.strip():
