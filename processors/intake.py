@@ -5,13 +5,20 @@ Forms and CRMs are loose about types and names (``"employees": 250``,
 recognises common spellings of field names. What it cannot read as a lead is
 refused with a sentence that tells the sender what to fix; fields the contract
 does not name are kept in ``custom`` so nothing upstream sent is lost.
+
+Hostile input is the sender's data problem, never a stage failure: JSON that
+nests too deep, numbers too long to read, and text that is not Unicode (lone
+UTF-16 surrogates) are refused here with a dead-letter code and a sentence,
+before anything downstream can trip over them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
 
 from processors.errors import InvalidLead
@@ -72,9 +79,19 @@ FIELD_ALIASES: dict[str, str] = {
 
 MAX_TEXT_LENGTH = 10_000
 MAX_CUSTOM_FIELDS = 200
+#: Deepest nesting of objects and arrays a lead document may have (the lead object is
+#: level 1). A form sends flat fields; this leaves room for structured custom values
+#: while keeping every parser and ``json.dumps`` far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+#: Longest integer literal read, in digits: Python's own limit on int/str conversion.
+MAX_INT_DIGITS = 4300
 _TRUE = {"true", "yes", "y", "1", "on", "opt-in", "optin", "granted"}
 _FALSE = {"false", "no", "n", "0", "off", "opt-out", "optout", "denied", ""}
 _KEY_NOISE = re.compile(r"[\s_\-./]+")
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _canonical_field(name: str) -> str | None:
@@ -87,20 +104,125 @@ def _canonical_field(name: str) -> str | None:
     return None
 
 
+def _too_deep(text: str) -> bool:
+    """True when objects and arrays nest deeper than MAX_JSON_DEPTH.
+
+    A cheap scan before parsing, so a hostile document never reaches the
+    recursive parser: strings are cut out (brackets inside them do not count),
+    then the running depth of what is left is computed in C.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH
+
+
+def _json_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise InvalidLead(
+            "schema_violation",
+            f"The lead holds a number {len(literal.lstrip('-'))} digits long; numbers are read up to "
+            f"{MAX_INT_DIGITS} digits. Send such a value as text, in quotes.",
+        )
+    return int(literal)
+
+
+def _json_float(literal: str) -> float | str:
+    """A float, or the literal itself when it is too large for one (``1e999``)."""
+    value = float(literal)
+    return value if math.isfinite(value) else literal
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Decode one JSON lead document, or raise :class:`InvalidLead`.
+
+    Never raises anything else, whatever the bytes: invalid UTF-8 (including
+    surrogates encoded as UTF-8, bytes ED A0 80) and nesting deeper than
+    MAX_JSON_DEPTH are ``undecodable``; an integer over MAX_INT_DIGITS digits is
+    a ``schema_violation``. ``NaN``, ``Infinity`` and numbers too large for a
+    float (``1e999``) are not JSON numbers: they are kept as the text the sender
+    wrote, so no infinite or NaN float ever travels on, and a text field reads
+    them as text ("NaN" counts as no value, "Infinity" is not a company size).
+    """
+    if isinstance(data, bytes):
+        encoding = json.detect_encoding(data)
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as error:
+            raise InvalidLead(
+                "undecodable",
+                f"The JSON lead is not valid {encoding.upper().removesuffix('-SIG')} text "
+                f"(byte {error.start}). Send the lead as UTF-8.",
+            ) from None
+    else:
+        text = data
+    if _too_deep(text):
+        raise InvalidLead(
+            "undecodable",
+            f"The JSON document nests objects or arrays more than {MAX_JSON_DEPTH} levels deep. "
+            "Send the lead as one object of fields; put structured extras under 'custom', flatter.",
+        )
+    try:
+        return json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=str)
+    except json.JSONDecodeError as error:
+        raise InvalidLead(
+            "undecodable",
+            f"The message is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}.",
+        ) from None
+    except RecursionError:  # the scan above should make this unreachable; a backstop
+        raise InvalidLead(
+            "undecodable", "The JSON document nests too deep to read. Send the lead as one flat object."
+        ) from None
+    except (ValueError, OverflowError) as error:
+        raise InvalidLead("undecodable", f"The message is not valid JSON: {str(error)[:200]}.") from None
+
+
+def _label(name: str) -> str:
+    """A field name for an error sentence: quoted, escaped, and short (names can be hostile)."""
+    return ascii(name if len(name) <= 60 else name[:60] + "…")
+
+
+def _shown(value: Any) -> str:
+    """A wrong value for an error sentence, cut short: values can be megabytes."""
+    try:
+        text = ascii(value)
+    except (RecursionError, ValueError):  # nested too deep, or an integer too long to print
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _checked_text(what: str, value: str) -> str:
+    """``value`` if it can travel as UTF-8; lone surrogates cannot (Avro, Redis, UTF-8 all refuse them)."""
+    if value.isascii() or _SURROGATE.search(value) is None:
+        return value
+    raise InvalidLead(
+        "undecodable",
+        f"{what} is not valid Unicode text: it holds a lone UTF-16 surrogate (an escape such as "
+        "\\ud800 without its pair, often half of an emoji cut in two). Send valid UTF-8 text.",
+    )
+
+
+def _int_text(field: str, value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # beyond MAX_INT_DIGITS, in a document parse_json did not read
+        raise InvalidLead(
+            "schema_violation",
+            f"Field {_label(field)} holds a number of more than {MAX_INT_DIGITS} digits. "
+            "Send such a value as text, in quotes.",
+        ) from None
+
+
 def _as_text(field: str, value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return format(value, "g") if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, int):
+        return _int_text(field, value)
     if isinstance(value, str):
-        if len(value) > MAX_TEXT_LENGTH:
-            raise InvalidLead(
-                "schema_violation",
-                f"Field {field!r} is {len(value)} characters long; the limit is "
-                f"{MAX_TEXT_LENGTH}. Send the value itself, not a document.",
-            )
         return value
     kind = "an object" if isinstance(value, Mapping) else f"a {type(value).__name__}"
     raise InvalidLead(
@@ -119,14 +241,25 @@ def _as_bool(field: str, value: Any) -> bool:
         return value.strip().lower() in _TRUE
     raise InvalidLead(
         "schema_violation",
-        f"Consent flag {field!r} must be true or false, got {value!r}.",
+        f"Consent flag {_label(field)} must be true or false, got {_shown(value)}.",
     )
 
 
 def _custom_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # a document parse_json did not read (a caller's own)
+        raise InvalidLead(
+            "schema_violation",
+            f"A custom value nests too deep to keep; send it at most {MAX_JSON_DEPTH} levels deep.",
+        ) from None
+    except ValueError:  # an integer beyond MAX_INT_DIGITS, likewise
+        raise InvalidLead(
+            "schema_violation",
+            f"A custom value holds a number of more than {MAX_INT_DIGITS} digits; send it as text.",
+        ) from None
 
 
 def raw_lead_from_json(document: Any) -> RawLead:
@@ -160,19 +293,41 @@ def raw_lead_from_json(document: Any) -> RawLead:
             raw[field] = _as_text(field, value)  # type: ignore[literal-required]
         elif value is not None:
             custom[key] = _custom_text(value)
-    if len(custom) > MAX_CUSTOM_FIELDS:
-        raise InvalidLead(
-            "schema_violation",
-            f"The lead has {len(custom)} extra fields; at most {MAX_CUSTOM_FIELDS} are kept.",
-        )
     return complete_raw_lead(raw)
 
 
 def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
-    """Fill every contract field and refuse a lead nobody could ever contact."""
+    """Fill every contract field and refuse a lead that cannot travel or that nobody could contact.
+
+    Every path (JSON, Avro, Confluent Avro) ends here, so the limits hold for
+    all: text fields at most MAX_TEXT_LENGTH characters, at most
+    MAX_CUSTOM_FIELDS custom fields, and only valid Unicode in every value and
+    every custom and consent name.
+    """
     complete: RawLead = {field: raw.get(field) for field in TEXT_FIELDS}  # type: ignore[assignment]
+    for field in TEXT_FIELDS:
+        value = raw.get(field)
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_TEXT_LENGTH:
+            raise InvalidLead(
+                "schema_violation",
+                f"Field {field!r} is {len(value)} characters long; the limit is "
+                f"{MAX_TEXT_LENGTH}. Send the value itself, not a document.",
+            )
+        _checked_text(f"Field {field!r}", value)
     complete["custom"] = dict(raw.get("custom") or {})
     complete["consent"] = dict(raw.get("consent") or {})
+    if len(complete["custom"]) > MAX_CUSTOM_FIELDS:
+        raise InvalidLead(
+            "schema_violation",
+            f"The lead has {len(complete['custom'])} extra fields; at most {MAX_CUSTOM_FIELDS} are kept.",
+        )
+    for name, text in complete["custom"].items():
+        _checked_text(f"The name of custom field {_label(name)}", name)
+        _checked_text(f"Custom field {_label(name)}", text)
+    for name in complete["consent"]:
+        _checked_text(f"The name of consent flag {_label(name)}", name)
     identifying = ("email", "phone", "first_name", "last_name", "company")
     if not any((complete.get(field) or "").strip() for field in identifying):
         raise InvalidLead(
@@ -181,3 +336,4 @@ def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
             "Send at least one of them.",
         )
     return complete
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from processors.assign import OwnerDirectory, StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
-from processors.intake import raw_lead_from_json
+from processors.intake import parse_json, raw_lead_from_json
 from processors.pipeline import Router, route_raw_lead
 from processors.ports import CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
@@ -34,25 +35,32 @@ from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.
 _EMPTY = ("", None)
+#: What ``errors="surrogateescape"`` makes of bytes that are not UTF-8.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, decoded document or the InvalidLead that explains why not)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        if path.suffix.lower() == ".csv":
+    """(line number, decoded document or the InvalidLead that explains why not).
+
+    A line that is not valid UTF-8 is rejected on its own, like any other bad
+    line, instead of stopping the whole file.
+    """
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             yield from _csv_rows(handle)
-        else:
-            yield from _json_lines(handle)
+    else:
+        with path.open("rb") as binary:
+            yield from _json_lines(binary)
 
 
-def _json_lines(handle: IO[str]) -> Iterator[tuple[int, Any]]:
+def _json_lines(handle: IO[bytes]) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            yield number, InvalidLead("undecodable", f"Not valid JSON: {error.msg} at column {error.colno}.")
+            yield number, parse_json(line)
+        except InvalidLead as error:  # the stream's own rules: depth, long numbers, broken text
+            yield number, error
 
 
 def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
@@ -67,6 +75,9 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
                     f"The row has {len(row) - 1 + len(row[None])} cells; the header has {len(row) - 1}.",
                 ),
             )
+            continue
+        if any(_NOT_UTF8.search(text) for pair in row.items() for text in pair if text):
+            yield number, InvalidLead("undecodable", "The row is not UTF-8 text; save the file as UTF-8.")
             continue
         yield number, {key: value for key, value in row.items() if value not in _EMPTY}
 

@@ -10,6 +10,17 @@ from streams.serde import AvroCodec, HeaderList
 DEAD_LETTER = AvroCodec("DeadLetter")
 
 
+def _utf8(text: str | None) -> str | None:
+    """Text that always encodes as UTF-8: the envelope is the last resort and must never fail.
+
+    A lone surrogate (from a hostile lead id, header name or a message quoting
+    the lead) becomes "?"; the original bytes are in the envelope untouched.
+    """
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def envelope(
     *,
     stage: str,
@@ -26,11 +37,11 @@ def envelope(
     return {
         "stage": stage,
         "error_code": error.code,
-        "message": error.message,
-        "lead_id": lead_id,
+        "message": _utf8(error.message),
+        "lead_id": _utf8(lead_id),
         "original_key": key,
         "original_value": value,
-        "original_headers": [{"key": k, "value": v} for k, v in headers],
+        "original_headers": [{"key": _utf8(k), "value": v} for k, v in headers],
         "topic": topic,
         "partition": partition,
         "offset": offset,

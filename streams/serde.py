@@ -19,7 +19,6 @@ in the ``leadroute-schema`` header; see ``schemas/README.md``.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +26,7 @@ import fastavro
 
 import schemas
 from processors.errors import InvalidLead
-from processors.intake import complete_raw_lead, raw_lead_from_json
+from processors.intake import complete_raw_lead, parse_json, raw_lead_from_json
 from processors.models import RawLead
 
 CONTENT_TYPE = "content-type"
@@ -151,26 +150,25 @@ class IngestDecoder:
         )
 
     def _json(self, data: bytes) -> RawLead:
-        try:
-            document = json.loads(data)
-        except UnicodeDecodeError:
-            raise InvalidLead("undecodable", "The JSON lead is not valid UTF-8 text.") from None
-        except json.JSONDecodeError as error:
-            raise InvalidLead(
-                "undecodable",
-                f"The message is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}.",
-            ) from None
-        return raw_lead_from_json(document)
+        return raw_lead_from_json(parse_json(data))
 
     def _plain_avro(self, data: bytes) -> RawLead:
+        """One whole RawLead record: bytes left over mean another schema wrote it."""
+        buffer = io.BytesIO(data)
         try:
-            decoded = self.raw_codec.decode(data)
+            decoded = fastavro.schemaless_reader(buffer, self.raw_codec.schema)
         except Exception as error:  # noqa: BLE001
             raise InvalidLead(
                 "undecodable",
                 f"The message declares Avro but is not a RawLead record ({type(error).__name__}). "
                 "Encode it with schemas/leadroute.RawLead.avsc.",
             ) from None
+        if buffer.tell() != len(data):
+            raise InvalidLead(
+                "undecodable",
+                f"The message declares Avro but has {len(data) - buffer.tell()} bytes after its RawLead "
+                "record: it was written with another schema. Encode it with schemas/leadroute.RawLead.avsc.",
+            )
         return complete_raw_lead(decoded)
 
     def _confluent_avro(self, data: bytes, topic: str) -> RawLead:

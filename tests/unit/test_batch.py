@@ -75,3 +75,52 @@ def test_route_refuses_a_broken_titles_file_with_exit_2(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 2
     assert str(titles) in result.output
+
+
+def test_hostile_lines_are_rejected_with_the_streams_codes_and_the_file_goes_on(tmp_path: Path) -> None:
+    lines = [
+        b'{"email":"a@b.io","x":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        b'{"email":"a@b.io","employees":' + b"9" * 5_000 + b"}",
+        b'{"email":"a@b.io","company":"Acme \xed\xa0\x80"}',
+        b'{"email":"a@b.io","company":"\\ud800"}',
+        b'{"email":"a@b.io","company":"caf\xe9"}',  # Latin-1, not UTF-8
+        json.dumps({"lead_id": "ok", "email": "ok@b.io", "utm": "x"}).encode(),
+    ]
+    source = tmp_path / "leads.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    output, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    code = run_batch(
+        Settings.from_env({}),
+        input_path=str(source),
+        output_path=str(output),
+        rejects_path=str(rejects),
+        state="memory",
+        as_json=True,
+    )
+    rejected = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert code == 1
+    assert [(r["line"], r["code"]) for r in rejected] == [
+        (1, "undecodable"),
+        (2, "schema_violation"),
+        (3, "undecodable"),
+        (4, "undecodable"),
+        (5, "undecodable"),
+    ]
+    [routed] = [json.loads(line) for line in output.read_text().splitlines()]
+    assert routed["lead"]["raw"]["custom"] == {"utm": "x"}
+
+
+def test_a_csv_row_that_is_not_utf8_is_rejected_alone(tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_bytes(b"email,company\na@b.io,caf\xe9\nb@b.io,Acme\n")
+    output, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    run_batch(
+        Settings.from_env({}),
+        input_path=str(source),
+        output_path=str(output),
+        rejects_path=str(rejects),
+        state="memory",
+        as_json=True,
+    )
+    assert [json.loads(line)["code"] for line in rejects.read_text().splitlines()] == ["undecodable"]
+    assert len(output.read_text().splitlines()) == 1

@@ -80,3 +80,37 @@ def test_headers_in_every_client_shape() -> None:
     assert header_list(None) == []
     assert header_list({"a": "b"}) == [("a", b"b")]
     assert header_list([("a", None), ("b", b"c")]) == [("a", None), ("b", b"c")]
+
+
+def test_plain_avro_written_with_another_schema_is_undecodable() -> None:
+    """A record of another schema can read as a RawLead prefix; the bytes left over give it away."""
+    raw = AvroCodec("RawLead").encode(raw_lead_from_json({"email": "a@b.io"}))
+    with pytest.raises(InvalidLead) as caught:
+        IngestDecoder().decode(raw + b"\x02\x04extra", [("content-type", b"application/avro")], "t")
+    assert caught.value.code == "undecodable"
+    assert "another schema" in caught.value.message
+
+
+def _avro_string(data: bytes) -> bytes:
+    """Avro's string encoding (zig-zag varint length, then the bytes), for bytes no encoder writes."""
+    length, prefix = len(data) * 2, bytearray()
+    while length > 0x7F:
+        prefix.append(length & 0x7F | 0x80)
+        length >>= 7
+    return bytes([*prefix, length]) + data
+
+
+@pytest.mark.parametrize(
+    ("company", "code", "fragment"),
+    [
+        (b"\xed\xa0\x80", "undecodable", "RawLead"),  # a surrogate encoded as UTF-8: not UTF-8
+        (b"c" * 10_001, "schema_violation", "limit is 10000"),
+    ],
+)
+def test_plain_avro_meets_the_same_limits_as_json(company: bytes, code: str, fragment: str) -> None:
+    body = AvroCodec("RawLead").encode(raw_lead_from_json({"email": "a@b.io", "company": "XYZ"}))
+    body = body.replace(b"\x06XYZ", _avro_string(company))
+    with pytest.raises(InvalidLead) as caught:
+        IngestDecoder().decode(body, [("content-type", b"application/avro")], "t")
+    assert caught.value.code == code
+    assert fragment in caught.value.message

@@ -133,3 +133,16 @@ def test_the_enrich_step_counts_filled_fields_by_source_and_conflicts() -> None:
         sample("leadroute_enrichment_conflicts_total", {"field": "country_code"}),
     )
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
+
+
+def test_a_dead_letter_always_encodes_even_with_a_surrogate_in_the_lead_id() -> None:
+    from processors.errors import InvalidLead
+    from streams.stages.base import dead_letter
+
+    problem = InvalidLead("processing_error", "Lead '\udc80' failed.")
+    routed = dead_letter(
+        "normalize", _message(b"{}", headers=[("h\udc80", b"v")]), problem, CLOCK, "id-\ud800"
+    )
+    letter = DEAD_LETTER.decode(routed.value)
+    assert (letter["lead_id"], letter["message"]) == ("id-?", "Lead '?' failed.")
+    assert letter["original_headers"] == [{"key": "h?", "value": b"v"}]
