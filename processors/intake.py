@@ -85,6 +85,8 @@ MAX_CUSTOM_FIELDS = 200
 MAX_JSON_DEPTH = 32
 #: Longest integer literal read, in digits: Python's own limit on int/str conversion.
 MAX_INT_DIGITS = 4300
+#: Default for the total size of the custom fields a lead carries (see :func:`capped_custom`).
+DEFAULT_MAX_CUSTOM_BYTES = 16_384
 _TRUE = {"true", "yes", "y", "1", "on", "opt-in", "optin", "granted"}
 _FALSE = {"false", "no", "n", "0", "off", "opt-out", "optout", "denied", ""}
 _KEY_NOISE = re.compile(r"[\s_\-./]+")
@@ -337,3 +339,24 @@ def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
         )
     return complete
 
+
+def capped_custom(custom: Mapping[str, str], max_bytes: int) -> tuple[dict[str, str], list[str]]:
+    """The custom fields that fit in ``max_bytes``, and the names of those that did not.
+
+    Custom fields ride on every later topic and in every assignment event, so
+    one 900 KB form field would be copied five times. Fields are taken in the
+    sender's order and counted as the UTF-8 bytes of name and value; a field
+    that does not fit is dropped whole (a cut value would be wrong data) and
+    the ones after it still get their chance. The lead itself is kept.
+    """
+    kept: dict[str, str] = {}
+    dropped: list[str] = []
+    used = 0
+    for name, value in custom.items():
+        size = len(name.encode("utf-8")) + len(value.encode("utf-8"))
+        if used + size <= max_bytes:
+            kept[name] = value
+            used += size
+        else:
+            dropped.append(name)
+    return kept, dropped

@@ -14,18 +14,38 @@ from processors.assign import OwnerDirectory, RoutingRules, assign_many
 from processors.crm.matcher import Matcher, match_leads
 from processors.enrich import enrich
 from processors.enrichment.enricher import Enricher
+from processors.intake import DEFAULT_MAX_CUSTOM_BYTES, capped_custom
 from processors.lead import new_lead, stamped
 from processors.models import Assignment, Lead, RawLead
-from processors.normalize import lead_id_for, normalize_lead
+from processors.normalize import CUSTOM_TRUNCATED, lead_id_for, normalize_lead
 from processors.ports import Clock, CrmMirror
 from processors.routing.ledger import AssignmentLedger
 from processors.segment import segment
 from processors.segmentation import Segmenter
 
 
-def normalize_stage(raw: RawLead, *, received_at_ms: int, clock: Clock) -> Lead:
-    lead = new_lead(lead_id_for(raw), raw, received_at_ms=received_at_ms)
-    lead["normalized"] = normalize_lead(raw)
+def normalize_stage(
+    raw: RawLead,
+    *,
+    received_at_ms: int,
+    clock: Clock,
+    max_custom_bytes: int = DEFAULT_MAX_CUSTOM_BYTES,
+) -> Lead:
+    """The normalized lead; custom fields beyond ``max_custom_bytes`` are dropped and flagged.
+
+    The id is derived from what was sent, before the cap, so a resubmission gets
+    the same id whatever the cap. The flag ``custom_truncated`` lets rules and
+    people see that some of what the sender put in custom did not travel.
+    """
+    lead_id = lead_id_for(raw)
+    kept, dropped = capped_custom(raw.get("custom") or {}, max_custom_bytes)
+    if dropped:
+        raw = {**raw, "custom": kept}
+    lead = new_lead(lead_id, raw, received_at_ms=received_at_ms)
+    normalized = normalize_lead(raw)
+    if dropped:
+        normalized["flags"] = sorted({*normalized["flags"], CUSTOM_TRUNCATED})
+    lead["normalized"] = normalized
     return stamped(lead, "normalize", clock.now_ms())
 
 
@@ -75,6 +95,7 @@ class Router:
     mirror: CrmMirror
     segmenter: Segmenter
     last_resort_queue: str = "unassigned"
+    max_custom_bytes: int = DEFAULT_MAX_CUSTOM_BYTES
 
 
 def route_leads(leads: Sequence[Lead], *, router: Router) -> list[Assignment]:
@@ -97,7 +118,9 @@ def route_raw_leads(raws: Sequence[tuple[RawLead, int]], *, router: Router) -> l
     clock = router.clock
     leads = [
         enrich_stage(
-            normalize_stage(raw, received_at_ms=at, clock=clock), enricher=router.enricher, clock=clock
+            normalize_stage(raw, received_at_ms=at, clock=clock, max_custom_bytes=router.max_custom_bytes),
+            enricher=router.enricher,
+            clock=clock,
         )
         for raw, at in raws
     ]

@@ -143,6 +143,7 @@ def run_batch(
         mirror=mirror,
         segmenter=segmenter_for(settings),
         last_resort_queue=settings.default_queue,
+        max_custom_bytes=settings.max_custom_bytes,
     )
     destinations: Counter[str] = Counter()
     channels: Counter[str] = Counter()

@@ -141,7 +141,9 @@ def _lead_from_document(document: dict[str, Any], router: Any) -> Any:
     else:
         raw = raw_lead_from_json(document)
         lead = enrich_stage(
-            normalize_stage(raw, received_at_ms=clock.now_ms(), clock=clock),
+            normalize_stage(
+                raw, received_at_ms=clock.now_ms(), clock=clock, max_custom_bytes=router.max_custom_bytes
+            ),
             enricher=router.enricher,
             clock=clock,
         )

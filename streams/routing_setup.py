@@ -100,4 +100,5 @@ def in_process_router(
         mirror=mirror or InMemoryCrmMirror(max_candidates=settings.match_name_candidates),
         segmenter=segmenter_for(settings),
         last_resort_queue=settings.default_queue,
+        max_custom_bytes=settings.max_custom_bytes,
     )

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
 
+#: Highest LEADROUTE_MAX_CUSTOM_BYTES: Kafka's default message size limit is 1 MB.
+MAX_CUSTOM_BYTES_LIMIT = 1_000_000
+
 
 def _setting(default: Any, env: str, help: str, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"env": env, "help": help, "secret": secret})
@@ -125,6 +128,12 @@ class Settings:
         None,
         "LEADROUTE_OWNERS_FILE",
         "Owners (YAML or CSV) for batch routing and simulation; the stream reads them from the owners topic.",
+    )
+    max_custom_bytes: int = _setting(
+        16_384,
+        "LEADROUTE_MAX_CUSTOM_BYTES",
+        "Most bytes of custom fields (names and values, UTF-8) a lead carries on; fields beyond it are "
+        "dropped and the lead is flagged custom_truncated.",
     )
     assignment_ttl_days: int = _setting(
         30,
@@ -279,6 +288,11 @@ class Settings:
             raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
             raise ValueError("LEADROUTE_BATCH_SIZE must be between 1 and 10000")
+        if not 0 <= self.max_custom_bytes <= MAX_CUSTOM_BYTES_LIMIT:
+            raise ValueError(
+                f"LEADROUTE_MAX_CUSTOM_BYTES must be between 0 and {MAX_CUSTOM_BYTES_LIMIT} "
+                "(a lead rides on Kafka, whose messages are 1 MB by default)"
+            )
         if self.partitions < 1 or self.replication_factor < 1:
             raise ValueError("partitions and replication factor must be at least 1")
         if not 0 <= self.match_review_score <= self.match_accept_score <= 100:

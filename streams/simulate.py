@@ -160,7 +160,9 @@ def read_raw_leads(path: Path, router: Router) -> tuple[list[Lead], list[dict[st
             if isinstance(document, InvalidLead):
                 raise document
             raw = raw_lead_from_json(document)
-            lead = normalize_stage(raw, received_at_ms=now, clock=router.clock)
+            lead = normalize_stage(
+                raw, received_at_ms=now, clock=router.clock, max_custom_bytes=router.max_custom_bytes
+            )
             leads.append(enrich_stage(lead, enricher=router.enricher, clock=router.clock))
         except InvalidLead as error:
             rejected.append({"line": number, "code": error.code, "reason": error.message})

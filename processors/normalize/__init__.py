@@ -8,6 +8,12 @@ tests. Each field has its own module; :mod:`.lead` combines them.
 from __future__ import annotations
 
 from processors.normalize.ids import lead_id_for
-from processors.normalize.lead import FLAGS, UNUSABLE, normalize_lead, raw_from_normalized
+from processors.normalize.lead import (
+    CUSTOM_TRUNCATED,
+    FLAGS,
+    UNUSABLE,
+    normalize_lead,
+    raw_from_normalized,
+)
 
-__all__ = ["FLAGS", "UNUSABLE", "lead_id_for", "normalize_lead", "raw_from_normalized"]
+__all__ = ["CUSTOM_TRUNCATED", "FLAGS", "UNUSABLE", "lead_id_for", "normalize_lead", "raw_from_normalized"]

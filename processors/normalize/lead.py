@@ -35,9 +35,14 @@ from processors.normalize.timestamps import normalize_timestamp
 from processors.normalize.titles import normalize_title
 from processors.normalize.website import normalize_website
 
-#: Every flag normalize_lead can raise.
+#: Raised by the normalize stage, not by normalize_lead: some custom fields were
+#: dropped because together they exceeded the configured size (LEADROUTE_MAX_CUSTOM_BYTES).
+CUSTOM_TRUNCATED = "custom_truncated"
+
+#: Every flag the normalized section can carry (normalize_lead raises all but CUSTOM_TRUNCATED).
 FLAGS: frozenset[str] = frozenset(
     {
+        CUSTOM_TRUNCATED,
         "email_missing",
         "email_invalid",
         "phone_missing",

@@ -41,7 +41,12 @@ def build_step(settings: Settings, clock: Clock, *, registry_client: Any = None)
 
     def process(message: Message, progress: Progress) -> tuple[str, Any]:
         raw = decoder.decode(message.value, message.headers, message.topic)
-        lead = normalize_stage(raw, received_at_ms=message.timestamp_ms, clock=clock)
+        lead = normalize_stage(
+            raw,
+            received_at_ms=message.timestamp_ms,
+            clock=clock,
+            max_custom_bytes=settings.max_custom_bytes,
+        )
         progress.lead_id = lead["lead_id"]
         return lead["lead_id"], lead
 

@@ -84,7 +84,7 @@ def test_hostile_lines_are_rejected_with_the_streams_codes_and_the_file_goes_on(
         b'{"email":"a@b.io","company":"Acme \xed\xa0\x80"}',
         b'{"email":"a@b.io","company":"\\ud800"}',
         b'{"email":"a@b.io","company":"caf\xe9"}',  # Latin-1, not UTF-8
-        json.dumps({"lead_id": "ok", "email": "ok@b.io", "utm": "x"}).encode(),
+        json.dumps({"lead_id": "ok", "email": "ok@b.io", "notes": "n" * 50_000, "utm": "x"}).encode(),
     ]
     source = tmp_path / "leads.jsonl"
     source.write_bytes(b"\n".join(lines) + b"\n")
@@ -108,6 +108,28 @@ def test_hostile_lines_are_rejected_with_the_streams_codes_and_the_file_goes_on(
     ]
     [routed] = [json.loads(line) for line in output.read_text().splitlines()]
     assert routed["lead"]["raw"]["custom"] == {"utm": "x"}
+    assert "custom_truncated" in routed["lead"]["normalized"]["flags"]
+
+
+def test_the_batch_router_applies_the_configured_custom_cap(tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("email,notes,utm\na@b.io," + "n" * 200 + ",x\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    settings = Settings.from_env({"LEADROUTE_MAX_CUSTOM_BYTES": "100"})
+    assert (
+        run_batch(
+            settings,
+            input_path=str(source),
+            output_path=str(output),
+            rejects_path=None,
+            state="memory",
+            as_json=True,
+        )
+        == 0
+    )
+    [routed] = [json.loads(line) for line in output.read_text().splitlines()]
+    assert routed["lead"]["raw"]["custom"] == {"utm": "x"}
+    assert "custom_truncated" in routed["lead"]["normalized"]["flags"]
 
 
 def test_a_csv_row_that_is_not_utf8_is_rejected_alone(tmp_path: Path) -> None:

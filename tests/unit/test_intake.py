@@ -7,6 +7,7 @@ from processors.intake import (
     MAX_INT_DIGITS,
     MAX_JSON_DEPTH,
     TEXT_FIELDS,
+    capped_custom,
     complete_raw_lead,
     parse_json,
     raw_lead_from_json,
@@ -223,3 +224,12 @@ def test_every_path_refuses_over_long_fields_and_broken_text_not_only_json() -> 
     with pytest.raises(InvalidLead, match="extra fields"):
         complete_raw_lead({"email": "a@b.co", "custom": {str(n): "v" for n in range(201)}})
 
+
+def test_custom_fields_beyond_the_cap_are_dropped_whole_in_the_senders_order() -> None:
+    custom = {"a": "1234", "blob": "x" * 100, "b": "5678", "é": "ü"}
+    kept, dropped = capped_custom(custom, 14)
+    assert kept == {"a": "1234", "b": "5678", "é": "ü"}  # 5 + 5 + 4 bytes: é and ü are 2 each
+    assert dropped == ["blob"]
+    assert capped_custom(custom, 13) == ({"a": "1234", "b": "5678"}, ["blob", "é"])
+    assert capped_custom(custom, 10_000) == (custom, [])
+    assert capped_custom(custom, 0) == ({}, ["a", "blob", "b", "é"])

@@ -226,3 +226,20 @@ def test_the_plain_ascii_host_fast_path_agrees_with_email_validator(host: str) -
     except EmailNotValidError:
         expected = None
     assert domains.canonical_host.__wrapped__(host) == expected
+
+
+def test_the_normalize_stage_drops_custom_fields_over_the_cap_and_keeps_the_senders_id() -> None:
+    from processors.intake import raw_lead_from_json
+    from processors.pipeline import normalize_stage
+    from processors.ports import FrozenClock
+
+    clock = FrozenClock(1_800_000_000_000)
+    raw = raw_lead_from_json({"email": "a@b.io", "utm": "spring", "notes": "n" * 500})
+    capped = normalize_stage(raw, received_at_ms=1, clock=clock, max_custom_bytes=100)
+    whole = normalize_stage(raw, received_at_ms=1, clock=clock, max_custom_bytes=1_000)
+    assert capped["raw"]["custom"] == {"utm": "spring"}
+    assert "custom_truncated" in capped["normalized"]["flags"]  # type: ignore[index]
+    assert whole["raw"]["custom"] == raw["custom"]
+    assert "custom_truncated" not in whole["normalized"]["flags"]  # type: ignore[index]
+    assert capped["lead_id"] == whole["lead_id"]
+    assert raw["custom"]["notes"] == "n" * 500  # the caller's raw lead is not changed

@@ -42,6 +42,9 @@ def test_settings_survive_the_trip_to_a_child_process() -> None:
         ({"LEADROUTE_PARTITIONS": "six"}, "not a number"),
         ({"LEADROUTE_COMMIT_INTERVAL": "0"}, "positive"),
         ({"LEADROUTE_KAFKA_CONFIG": "novalue"}, "key=value"),
+        ({"LEADROUTE_MAX_CUSTOM_BYTES": "-1"}, "LEADROUTE_MAX_CUSTOM_BYTES must be between 0 and"),
+        ({"LEADROUTE_MAX_CUSTOM_BYTES": "2000000"}, "LEADROUTE_MAX_CUSTOM_BYTES must be between 0 and"),
+        ({"LEADROUTE_MAX_CUSTOM_BYTES": "16k"}, "not a number"),
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(environ: dict[str, str], fragment: str) -> None:
@@ -51,3 +54,8 @@ def test_bad_settings_are_refused_with_the_variable_named(environ: dict[str, str
 
 def test_kafka_config_parsing() -> None:
     assert parse_kafka_config(" a=1 ,b = x=y,") == {"a": "1", "b": "x=y"}
+
+
+def test_the_custom_cap_defaults_to_16_kib_and_is_read_from_its_variable() -> None:
+    assert Settings.from_env({}).max_custom_bytes == 16_384
+    assert Settings.from_env({"LEADROUTE_MAX_CUSTOM_BYTES": "0"}).max_custom_bytes == 0

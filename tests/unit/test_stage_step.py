@@ -135,6 +135,29 @@ def test_the_enrich_step_counts_filled_fields_by_source_and_conflicts() -> None:
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1, 1]
 
 
+def test_the_normalize_step_caps_custom_fields_from_the_settings_and_flags_the_lead() -> None:
+    body = json.dumps(
+        {"lead_id": "C1", "email": "a@b.io", "utm": "spring", "notes": "n" * 900_000, "after": "kept"}
+    ).encode()
+    for settings, kept in (
+        (SETTINGS, {"utm": "spring", "after": "kept"}),
+        (Settings.from_env({"LEADROUTE_MAX_CUSTOM_BYTES": "9"}), {"utm": "spring"}),
+    ):
+        routed = normalize.build_step(settings, CLOCK)(_message(body))
+        assert routed.destination == OUTPUT
+        assert len(routed.value) < 1_000
+        lead = AvroCodec("Lead").decode(routed.value)
+        assert lead["raw"]["custom"] == kept
+        assert "custom_truncated" in lead["normalized"]["flags"]
+
+
+def test_a_lead_within_the_custom_cap_is_not_flagged() -> None:
+    body = json.dumps({"lead_id": "C2", "email": "a@b.io", "notes": "n" * 16_000}).encode()
+    lead = AvroCodec("Lead").decode(normalize.build_step(SETTINGS, CLOCK)(_message(body)).value)
+    assert lead["raw"]["custom"] == {"notes": "n" * 16_000}
+    assert "custom_truncated" not in lead["normalized"]["flags"]
+
+
 def test_a_dead_letter_always_encodes_even_with_a_surrogate_in_the_lead_id() -> None:
     from processors.errors import InvalidLead
     from streams.stages.base import dead_letter
