@@ -11,6 +11,11 @@ A row that cannot become a record (no id, an unknown country, a person with
 no usable email or phone...) is rejected with its line number and a sentence;
 a value that is merely unusable (a malformed website) is left out with a
 warning, and the record is kept.
+
+A cell that starts with an apostrophe followed by a formula character
+(``'=…``, ``'+…``, ``'-…``, ``'@…``) loses that one apostrophe: it is how
+leadroute's own exports (and spreadsheets) keep such text from running as a
+formula (:mod:`streams.csv_safe`), so an exported file loads back unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from processors.normalize.phone import normalize_phone
 from processors.normalize.text import is_null_token, present
 from processors.normalize.timestamps import normalize_timestamp
 from processors.normalize.website import normalize_website
+from streams.csv_safe import unescaped_cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +206,10 @@ class _Row:
         self.cells = cells
 
     def get(self, name: str) -> str | None:
+        """The value, with the apostrophe our own CSV writer puts before a formula taken off."""
         for index in self.mapping.get(name, ()):
             if index < len(self.cells):
-                value = present(self.cells[index])
+                value = present(unescaped_cell(self.cells[index]))
                 if value is not None:
                     return value
         return None

@@ -19,7 +19,6 @@ dates are relative to a fixed reference day, never to today.
 from __future__ import annotations
 
 import bisect
-import csv
 import itertools
 import random
 import unicodedata
@@ -42,6 +41,7 @@ from processors.normalize.phone import normalize_phone
 from processors.normalize.text import present
 from processors.normalize.website import normalize_website
 from streams.crm_csv import FILE_NAMES, WRITTEN_COLUMNS, csv_row
+from streams.csv_safe import SafeWriter
 from streams.synthetic import (
     COMPANY_INDUSTRIES,
     FREE_MAIL,
@@ -755,7 +755,7 @@ def write_csv(directory: str | Path, records: Iterable[tuple[RecordKind, Any]]) 
     counts = dict.fromkeys(RECORD_KINDS, 0)
     handles = {kind: path.open("w", encoding="utf-8", newline="") for kind, path in paths.items()}
     try:
-        writers = {kind: csv.writer(handle) for kind, handle in handles.items()}
+        writers = {kind: SafeWriter(handle) for kind, handle in handles.items()}
         for kind, writer in writers.items():
             writer.writerow(WRITTEN_COLUMNS[kind])
         for kind, record in records:

@@ -8,12 +8,15 @@ mix here is seeded so a run can be repeated.
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from faker import Faker
+
+from streams.csv_safe import SafeWriter
 
 #: (Faker locale, ways people write the country, share of leads)
 LOCALES: tuple[tuple[str, tuple[str, ...], float], ...] = (
@@ -143,15 +146,22 @@ def companies(count: int = 400, *, seed: int = 7) -> list[SyntheticCompany]:
 
 def firmographics_csv(pool: list[SyntheticCompany]) -> str:
     """The companies a provider knows, in the dataset provider's CSV format."""
-    lines = ["domain,company_name,employees,annual_revenue,industry,hq_country_code"]
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer, lineterminator="\n")
+    writer.writerow(("domain", "company_name", "employees", "annual_revenue", "industry", "hq_country_code"))
     for company in pool:
         if company.in_dataset:
-            name = company.name.replace('"', "'")
-            lines.append(
-                f'{company.domain},"{name}",{company.employees},{company.annual_revenue:.0f},'
-                f"{company.industry},{company.hq_country_code}"
+            writer.writerow(
+                (
+                    company.domain,
+                    company.name,
+                    company.employees,
+                    f"{company.annual_revenue:.0f}",
+                    company.industry,
+                    company.hq_country_code,
+                )
             )
-    return "\n".join(lines) + "\n"
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
