@@ -1,7 +1,9 @@
 """``leadroute route``: the same processors, in-process, over a file of leads.
 
 For list imports and dry runs: no broker. A line that is not a lead is reported
-with its line number and skipped; every other line gets an assignment.
+with its line number and skipped; every other line gets an assignment. The
+assignments are JSON lines, or, when the output's name ends in ``.csv``, one
+flat row each for a spreadsheet, written so that no cell runs as a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,11 +28,13 @@ from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
 from processors.intake import parse_json, raw_lead_from_json
+from processors.models import Assignment
 from processors.pipeline import Router, route_raw_lead
 from processors.ports import CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from streams import embedded
+from streams.csv_safe import SafeWriter
 from streams.routing_setup import owners_for, rules_for
 from streams.settings import Settings
 
@@ -80,6 +85,40 @@ def _csv_rows(handle: IO[str]) -> Iterator[tuple[int, Any]]:
             yield number, InvalidLead("undecodable", "The row is not UTF-8 text; save the file as UTF-8.")
             continue
         yield number, {key: value for key, value in row.items() if value not in _EMPTY}
+
+
+#: Columns of ``--output FILE.csv``: one row per assignment, for people and spreadsheets.
+ASSIGNMENT_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "company",
+    "destination_type",
+    "destination",
+    "owner",
+    "channel",
+    "route",
+    "decided_at",
+    "replayed",
+    "reason",
+    "decision_path",
+)
+
+
+def assignment_row(assignment: Assignment) -> list[object]:
+    """One assignment as the cells of ASSIGNMENT_COLUMNS; the company is as the lead sent it."""
+    decided = datetime.fromtimestamp(assignment["decided_at_ms"] / 1000, tz=UTC)
+    return [
+        assignment["lead_id"],
+        assignment["lead"]["raw"].get("company") or "",
+        assignment["destination_type"],
+        assignment["destination"],
+        assignment["destination"] if assignment["destination_type"] == "owner" else "",
+        assignment["channel"],
+        assignment["route"] or "",
+        decided.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "true" if assignment["replayed"] else "false",
+        assignment["reason"],
+        " | ".join(assignment["decision_path"]),
+    ]
 
 
 def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror, OwnerDirectory, str]:
@@ -152,8 +191,9 @@ def run_batch(
     routed = 0
     started = time.perf_counter()
     total = _count_lines(source)
+    as_csv = Path(output_path).suffix.lower() == ".csv"
     with (
-        open(output_path, "w", encoding="utf-8") as output,
+        open(output_path, "w", encoding="utf-8", newline="" if as_csv else None) as output,
         Progress(
             TextColumn("routing {task.fields[name]}"),
             BarColumn(),
@@ -164,6 +204,9 @@ def run_batch(
         ) as progress,
     ):
         task = progress.add_task("route", total=total, name=source.name)
+        writer = SafeWriter(output) if as_csv else None
+        if writer is not None:
+            writer.writerow(ASSIGNMENT_COLUMNS)
         for number, document in read_documents(source):
             progress.update(task, completed=number)
             try:
@@ -179,7 +222,10 @@ def run_batch(
                         f"[yellow]{source.name}:{number}[/] rejected ({error.code}): {error.message}"
                     )
                 continue
-            output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
+            if writer is not None:
+                writer.writerow(assignment_row(assignment))
+            else:
+                output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
             destinations[f"{assignment['destination_type']}:{assignment['destination']}"] += 1
             channels[assignment["channel"]] += 1
             routed += 1

@@ -179,7 +179,10 @@ def demo(
     "output_path",
     required=True,
     type=click.Path(dir_okay=False, writable=True),
-    help="Where to write one assignment per line (JSONL).",
+    help="Where to write one assignment per line: JSONL with the whole event, or, for a name ending "
+    "in .csv, a CSV for spreadsheets (lead_id, company, destination_type, destination, owner, channel, "
+    "route, decided_at, replayed, reason, decision_path); cells that would run as a formula start "
+    "with an apostrophe.",
 )
 @click.option(
     "--rejects",

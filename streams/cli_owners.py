@@ -9,6 +9,7 @@ rebuilds exactly what the CLI did. Exit codes: 0 ok; 2 bad input or file;
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
@@ -27,6 +28,7 @@ from processors.owners.availability import availability, buckets, local_time
 from processors.owners.loader import absences, parse_owners
 from processors.owners.models import STATUSES, Owner, owner_to_record, span_text, validate
 from streams.cli_settings import with_settings
+from streams.csv_safe import SafeWriter
 from streams.settings import Settings
 
 EXIT_OK = 0
@@ -199,10 +201,44 @@ def example_owners() -> None:
     click.echo(DEMO_OWNERS.read_text(encoding="utf-8"), nl=False)
 
 
+#: Columns of ``owners list --csv``.
+OWNER_CSV_COLUMNS: tuple[str, ...] = (
+    "id", "name", "email", "team", "time_zone", "status", "right_now",
+    "cap_per_hour", "cap_per_day", "weight", "skills", "languages", "open_leads",
+)  # fmt: skip
+
+
+def _owners_csv(rows: list[Owner], now_ms: int) -> str:
+    """The owners as CSV for a spreadsheet, through the writer that keeps formulas from running."""
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer)
+    writer.writerow(OWNER_CSV_COLUMNS)
+    for o in rows:
+        skip = availability(o, now_ms).skip
+        writer.writerow(
+            (
+                o.id, o.name, o.email, o.team, o.time_zone, o.status,
+                "available" if skip is None else skip,
+                o.cap_per_hour, o.cap_per_day, f"{o.weight:g}",
+                ";".join(o.skills), ";".join(o.languages), o.open_leads,
+            )
+        )  # fmt: skip
+    return buffer.getvalue()
+
+
 @owners.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print every owner as JSON.")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print every owner as CSV for a spreadsheet: "
+    + ", ".join(OWNER_CSV_COLUMNS)
+    + " (right_now is 'available' or why not; skills and languages ';'-separated). A cell that "
+    "would run as a formula starts with an apostrophe.",
+)
 @with_settings
-def list_owners(settings: Settings, as_json: bool) -> None:
+def list_owners(settings: Settings, as_json: bool, as_csv: bool) -> None:
     """Every owner in Redis, with whether they can take a lead right now and why not."""
     found = _current(settings)
     now = _now_ms()
@@ -210,6 +246,9 @@ def list_owners(settings: Settings, as_json: bool) -> None:
     if as_json:
         payload = [{**owner_to_record(o), "unavailable": availability(o, now).skip} for o in rows]
         click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    if as_csv:
+        click.echo(_owners_csv(rows, now), nl=False)
         return
     table = Table(title=f"{len(rows)} owners")
     for column in ("id", "name", "team", "time zone", "status", "right now", "caps h/d", "weight", "skills"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from processors.owners.loader import parse_owners
+from streams import cli_owners
 from streams.cli import main
 from streams.crm_csv import CrmCsvReader
 from streams.csv_safe import SafeWriter, safe_cell, unescaped_cell
@@ -59,6 +62,62 @@ def test_the_writer_escapes_every_cell_and_stays_csv() -> None:
 def _cells(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.reader(handle))
+
+
+def test_route_writes_a_flat_csv_whose_formula_cells_start_with_an_apostrophe(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(
+        json.dumps({"lead_id": "=cmd|' /C calc'!A0", "email": "a@evil.io", "company": EVIL}) + "\n"
+        + json.dumps({"lead_id": "plain-1", "email": "b@acme.io", "company": "Acme"}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    output = tmp_path / "assignments.csv"
+    result = CliRunner().invoke(
+        main,
+        ["route", "--input", str(leads), "--output", str(output), "--state", "memory", "--json"],
+        env=ENV,
+    )
+    assert result.exit_code == 0, result.output
+    header, evil, plain = _cells(output)
+    assert header == [
+        "lead_id", "company", "destination_type", "destination", "owner", "channel", "route",
+        "decided_at", "replayed", "reason", "decision_path",
+    ]  # fmt: skip
+    row = dict(zip(header, evil, strict=True))
+    assert row["company"] == "'" + EVIL
+    assert row["lead_id"] == "'=cmd|' /C calc'!A0"
+    assert (row["destination_type"], row["destination"], row["owner"]) == ("queue", "inbound-triage", "")
+    assert row["decided_at"].endswith("Z") and row["replayed"] == "false"
+    assert row["reason"] and row["decision_path"]
+    assert dict(zip(header, plain, strict=True))["company"] == "Acme"
+
+
+def test_route_still_writes_jsonl_for_any_other_name(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps({"email": "a@evil.io", "company": EVIL}) + "\n", encoding="utf-8")
+    output = tmp_path / "assignments.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["route", "--input", str(leads), "--output", str(output), "--state", "memory", "--json"],
+        env=ENV,
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text(encoding="utf-8"))["lead"]["raw"]["company"] == EVIL
+
+
+def test_owners_list_csv_escapes_formula_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    [owner] = parse_owners(
+        f"owners:\n  - id: ana.ruiz\n    name: '{EVIL}'\n    team: '@sales'\n    skills: [german]\n",
+        "owners.yaml",
+    )
+    monkeypatch.setattr(cli_owners, "_current", lambda settings: {owner.id: owner})
+    result = CliRunner().invoke(main, ["owners", "list", "--csv"], env=ENV)
+    assert result.exit_code == 0, result.output
+    header, row = list(csv.reader(io.StringIO(result.stdout)))
+    cells = dict(zip(header, row, strict=True))
+    assert header[:3] == ["id", "name", "email"]
+    assert (cells["id"], cells["name"], cells["team"]) == ("ana.ruiz", "'" + EVIL, "'@sales")
+    assert cells["skills"] == "german" and cells["right_now"]
 
 
 def test_crm_generate_escapes_formulas_and_crm_load_reads_them_back(
