@@ -282,14 +282,12 @@ def enrich(settings: Settings, lead_file: Any, as_json: bool) -> None:
     2 bad configuration.
     """
     from processors.errors import InvalidLead
+    from processors.intake import parse_json
     from streams.enrichment_report import enrich_document, render_section
 
     try:
-        document = json.loads(lead_file.read())
+        document = parse_json(lead_file.read())  # the stream's limits: depth, long numbers, broken text
         lead = enrich_document(settings, document)
-    except json.JSONDecodeError as error:
-        console.print(f"[red]Not JSON:[/] {error.msg} at line {error.lineno}, column {error.colno}")
-        sys.exit(1)
     except InvalidLead as error:
         console.print(f"[red]Not a lead ({error.code}):[/] {error.message}")
         sys.exit(1)

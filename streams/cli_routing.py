@@ -214,6 +214,7 @@ def explain(
     Exit codes: 0 explained; 2 bad rules, owners or lead.
     """
     from processors.errors import InvalidLead
+    from processors.intake import parse_json
     from processors.pipeline import assign_stage
     from streams.routing_setup import in_process_router, owners_for, rules_for
     from streams.simulate import SettableClock
@@ -229,7 +230,7 @@ def explain(
             mirror = RedisCrmMirror.from_settings(settings)
         clock = SettableClock(at_ms) if at_ms is not None else None
         router = in_process_router(settings, rules=rule_set, owners=owners, mirror=mirror, clock=clock)
-        document = json.loads(lead_file.read())
+        document = parse_json(lead_file.read())  # the stream's limits: depth, long numbers, broken text
         if not isinstance(document, dict):
             raise ValueError("the lead must be one JSON object")
         lead = _lead_from_document(document, router)

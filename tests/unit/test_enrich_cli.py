@@ -73,3 +73,14 @@ def test_firmographics_sample_writes_the_shipped_file(tmp_path: Path) -> None:
     out = tmp_path / "sample.csv"
     assert CliRunner().invoke(main, ["firmographics", "sample", "--out", str(out)]).exit_code == 0
     assert out.read_text(encoding="utf-8") == SAMPLE_DATASET.read_text(encoding="utf-8")
+
+
+def test_enrich_refuses_hostile_json_with_a_sentence_not_a_traceback() -> None:
+    for body, fragment in (
+        ('{"email":"a@b.io","x":' + "[" * 10_000 + "]" * 10_000 + "}", "levels deep"),
+        ('{"email":"a@b.io","employees":' + "9" * 5_000 + "}", "digits long"),
+        ("{not json", "not valid JSON"),
+    ):
+        result = CliRunner().invoke(main, ["enrich"], input=body)
+        assert result.exit_code == 1, result.output
+        assert fragment in result.output

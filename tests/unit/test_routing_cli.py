@@ -226,3 +226,10 @@ def test_simulate_replays_past_assignment_events_against_what_happened(tmp_path:
 def test_simulate_needs_exactly_one_source() -> None:
     code, _ = _run("simulate", "--rules", str(EXAMPLE_RULES))
     assert code == 2
+
+
+def test_explain_refuses_deeply_nested_json_with_exit_2() -> None:
+    body = '{"email":"a@b.io","x":' + "[" * 10_000 + "]" * 10_000 + "}"
+    code, out = _run("explain", "--rules", str(EXAMPLE_RULES), "--owners", str(DEMO_OWNERS), stdin=body)
+    assert code == 2
+    assert "levels deep" in out
