@@ -19,14 +19,17 @@ from quixstreams.sinks import BaseSink
 from processors.ports import Clock, SystemClock
 from streams import topics
 from streams.dlq import DEAD_LETTER
-from streams.metrics import RECORDS_OUT, Health
+from streams.health import Health
+from streams.metrics import RECORDS_OUT
 from streams.serde import AvroCodec, header_list
 from streams.settings import Settings
 from streams.stages.base import DEAD_LETTER as DLQ_ROUTE
 from streams.stages.base import BatchStep, Message, Routed, StageStep
 from streams.stages.registry import STAGES
 
-STATS_INTERVAL_MS = 5_000
+#: librdkafka statistics feed readiness (brokers up, stalled input) and lag: once a
+#: second, so /healthz turns unready within seconds of an outage.
+STATS_INTERVAL_MS = 1_000
 
 
 class PreEncoded(Serializer):
@@ -54,6 +57,22 @@ def connection(settings: Settings) -> ConnectionConfig:
     )
 
 
+def producer_config(settings: Settings, stage: str) -> dict[str, Any]:
+    """The stage's producer settings; under exactly-once with a transactional id stable per instance.
+
+    Quix Streams would draw a random ``transactional.id`` at every start, so a
+    process killed mid-transaction leaves a transaction nobody can abort until
+    the broker's timeout runs out, and every read_committed reader downstream
+    waits behind it. With the same id, the restarted process's
+    ``init_transactions`` fences the dead one and ends its transaction at once.
+    """
+    config = settings.producer_config()
+    if settings.processing_guarantee == "exactly-once":
+        config.setdefault("transactional.id", settings.transactional_id(stage))
+        config.setdefault("transaction.timeout.ms", settings.transaction_timeout_ms)
+    return config
+
+
 def build_application(settings: Settings, stage: str, health: Health) -> Application:
     consumer_config: dict[str, Any] = {
         **settings.consumer_config(),
@@ -66,12 +85,13 @@ def build_application(settings: Settings, stage: str, health: Health) -> Applica
         auto_offset_reset=settings.auto_offset_reset,  # type: ignore[arg-type]
         commit_interval=settings.commit_interval,
         consumer_extra_config=consumer_config,
-        producer_extra_config=settings.producer_config(),
+        producer_extra_config=producer_config(settings, stage),
         processing_guarantee=settings.processing_guarantee,  # type: ignore[arg-type]
         auto_create_topics=False,
         use_changelog_topics=False,
         loglevel=None,
         consumer_poll_timeout=0.2,
+        broker_availability_timeout=settings.broker_timeout_seconds,
     )
 
 

@@ -1,8 +1,4 @@
-"""Every metric leadroute exports, in one place, and the /metrics, /healthz, /livez server.
-
-/healthz (readiness) is 200 only while the stage loop runs and a broker is up;
-/livez (liveness) only asks whether the loop runs, so a Kafka outage does not
-make an orchestrator restart every stage at once.
+"""Every metric leadroute exports, in one place (the server is in :mod:`streams.health`).
 
 Names are ``leadroute_*``; the dashboards and alerts in ``deploy/`` use exactly
 these. The invariant SREs watch: ``records_in{stage="normalize"}`` equals
@@ -12,19 +8,13 @@ leads as the gap.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -68,7 +58,14 @@ ASSIGNMENTS = Counter(
 )
 CONSUMER_LAG = Gauge(
     "leadroute_consumer_lag",
-    "Messages behind the end of the partition, from librdkafka statistics.",
+    "Records behind the partition's last stable offset: stable offset minus the stage's position.",
+    ["stage", "topic", "partition"],
+    registry=REGISTRY,
+)
+INPUT_STALLED = Gauge(
+    "leadroute_input_stalled",
+    "1 while an input partition has records behind a transaction that has stayed open past the stall "
+    "limit (an upstream process died mid-transaction), so the stage cannot read on.",
     ["stage", "topic", "partition"],
     registry=REGISTRY,
 )
@@ -167,47 +164,6 @@ SEGMENTED_LEADS = Counter(
 )
 
 
-class Health:
-    """What /healthz reports: the stage loop is running and the broker is reachable."""
-
-    def __init__(self, stage: str, *, stats_interval_s: float) -> None:
-        self.stage = stage
-        self.stats_interval_s = stats_interval_s
-        self.running = False
-        self.last_stats_at: float | None = None
-        self.brokers_up: int | None = None
-        self._lock = threading.Lock()
-
-    def on_stats(self, stats_json: str) -> None:
-        """librdkafka statistics callback: refreshes liveness and per-partition lag."""
-        stats = json.loads(stats_json)
-        with self._lock:
-            self.last_stats_at = time.monotonic()
-            self.brokers_up = sum(
-                1
-                for broker in stats.get("brokers", {}).values()
-                if broker.get("state") == "UP" and broker.get("nodeid", -1) >= 0
-            )
-        for topic, topic_stats in stats.get("topics", {}).items():
-            for partition, partition_stats in topic_stats.get("partitions", {}).items():
-                lag = partition_stats.get("consumer_lag", -1)
-                if partition != "-1" and lag is not None and lag >= 0:
-                    CONSUMER_LAG.labels(self.stage, topic, partition).set(lag)
-
-    def report(self) -> tuple[bool, dict[str, Any]]:
-        with self._lock:
-            stats_age = None if self.last_stats_at is None else time.monotonic() - self.last_stats_at
-            fresh = stats_age is not None and stats_age < 3 * self.stats_interval_s + 5
-            healthy = self.running and fresh and (self.brokers_up or 0) > 0
-            return healthy, {
-                "stage": self.stage,
-                "status": "ok" if healthy else "unhealthy",
-                "running": self.running,
-                "brokers_up": self.brokers_up,
-                "seconds_since_client_stats": None if stats_age is None else round(stats_age, 1),
-            }
-
-
 _CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
 
@@ -223,36 +179,6 @@ def child(metric: Any, *values: str) -> Any:
         found = _CHILDREN[key] = metric.labels(*values)
     return found
 
-
-def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
-    """Serve /metrics and /healthz on a daemon thread; returns the server to shut down."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.startswith("/metrics"):
-                body, status, content_type = generate_latest(REGISTRY), 200, CONTENT_TYPE_LATEST
-            elif self.path.startswith("/livez"):
-                body = json.dumps({"stage": health.stage, "running": health.running}).encode()
-                status, content_type = (200 if health.running else 503), "application/json"
-            elif self.path.startswith("/healthz"):
-                healthy, report = health.report()
-                body = json.dumps(report).encode()
-                status, content_type = (200 if healthy else 503), "application/json"
-            else:
-                body, status, content_type = b"see /metrics, /healthz and /livez\n", 404, "text/plain"
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
-    return server
 
 # Routing rules and assignment decisions.
 RULES_RELOADS = Counter(

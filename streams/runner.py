@@ -1,19 +1,25 @@
 """Runs one stage in this process: metrics server, topic check, the Quix loop.
 
 Exit codes (also in ``leadroute run --help``): 0 stopped cleanly; 2 bad
-settings; 3 topics missing; 4 broker unreachable; 5 a dependency (Redis) down.
+settings; 3 topics missing; 4 broker unreachable; 5 a dependency (Redis) down;
+6 fenced: another process took this stage instance's transactional id.
+
+An expected outage ends in one sentence and its code, never a traceback: the
+supervisor (or the orchestrator) restarts the stage, and the sentence says why.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
+from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 
 from processors.config import ConfigError
 from processors.errors import DependencyUnavailable
-from streams import __version__, metrics, topics
+from streams import __version__, health, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
 from streams.settings import Settings
 from streams.stages.registry import STAGES, stage_index, topics_needed
@@ -25,6 +31,30 @@ EXIT_SETTINGS = 2
 EXIT_TOPICS_MISSING = 3
 EXIT_BROKER_UNREACHABLE = 4
 EXIT_DEPENDENCY_DOWN = 5
+EXIT_FENCED = 6
+
+_BROKER_DOWN_CODES = {
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError._MSG_TIMED_OUT,
+    KafkaError._RESOLVE,
+    KafkaError.NETWORK_EXCEPTION,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.BROKER_NOT_AVAILABLE,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+}
+_FENCED_CODES = {
+    KafkaError._FENCED,
+    KafkaError.PRODUCER_FENCED,
+    KafkaError.INVALID_PRODUCER_EPOCH,
+    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+}
+_TOPIC_CODES = {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION}
 
 #: Allocations between young-generation collections (Python's default is 700): a batch
 #: allocates tens of thousands of short-lived objects.
@@ -52,6 +82,57 @@ def settle_heap() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
 
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _kafka_error(error: BaseException) -> KafkaError | None:
+    if isinstance(error, BaseKafkaException):
+        return error.error
+    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
+        return error.args[0]
+    return None
+
+
+def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int, str] | None:
+    """The exit code and sentence for an expected failure; None for a bug (which keeps its traceback)."""
+    for cause in _causes(error):
+        if isinstance(cause, DependencyUnavailable):
+            return EXIT_DEPENDENCY_DOWN, f"{cause}; the record will be retried after restart"
+        if isinstance(cause, KafkaBrokerUnavailableError):
+            return EXIT_BROKER_UNREACHABLE, (
+                f"no Kafka broker at {settings.kafka_bootstrap} answered for "
+                f"{settings.broker_timeout_seconds:.0f}s; nothing was lost, uncommitted work is redone "
+                "after restart"
+            )
+        kafka_error = _kafka_error(cause)
+        if kafka_error is None:
+            continue
+        code = kafka_error.code()
+        if code in _FENCED_CODES:
+            return EXIT_FENCED, (
+                f"another process started with this stage's transactional id "
+                f"{settings.transactional_id(stage)!r} and fenced this one. If it is a second instance, "
+                "give each instance its own LEADROUTE_INSTANCE_ID"
+            )
+        if code in _TOPIC_CODES:
+            return EXIT_TOPICS_MISSING, (
+                f"a topic this stage reads or writes is gone ({kafka_error.str()}); recreate it with "
+                "'leadroute topics create'"
+            )
+        if code in _BROKER_DOWN_CODES or kafka_error.retriable():
+            return EXIT_BROKER_UNREACHABLE, (
+                f"Kafka at {settings.kafka_bootstrap} did not answer in time ({kafka_error.name()}); "
+                "nothing was lost, uncommitted work is redone after restart"
+            )
+    return None
+
+
 def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None) -> int:
     module = STAGES[stage]
     needed = [topics.name(settings, t) for t in topics_needed(module)]
@@ -64,13 +145,26 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
         log.error("stage %s: topics %s do not exist; run 'leadroute topics create'", stage, missing)
         return EXIT_TOPICS_MISSING
 
-    health = metrics.Health(stage, stats_interval_s=STATS_INTERVAL_MS / 1000)
+    stage_health = health.Health(
+        stage, stats_interval_s=STATS_INTERVAL_MS / 1000, stall_after_s=settings.stall_seconds
+    )
     metrics.STAGE_INFO.labels(stage, __version__).set(1)
     port = metrics_port_for(settings, stage, metrics_port)
-    server = metrics.serve(settings.metrics_host, port, health) if port else None
+    try:
+        server = health.serve(settings.metrics_host, port, stage_health) if port else None
+    except OSError as error:
+        log.error(
+            "stage %s: cannot serve metrics on %s:%d (%s); set LEADROUTE_METRICS_PORT to a free base port "
+            "or 0 to turn the server off",
+            stage,
+            settings.metrics_host,
+            port,
+            error.strerror or error,
+        )
+        return EXIT_SETTINGS
     try:
         try:
-            app = build_stage(settings, stage, health)
+            app = build_stage(settings, stage, stage_health)
         except (ConfigError, ValueError) as error:
             log.error("stage %s: bad configuration, not started: %s", stage, error)
             return EXIT_SETTINGS
@@ -84,14 +178,18 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
             settings.processing_guarantee,
             server.server_address[1] if server else "off",
         )
-        health.running = True
+        stage_health.running = True
         settle_heap()
         app.run()
-    except DependencyUnavailable as error:
-        log.error("stage %s stopped: %s; the record will be retried after restart", stage, error)
-        return EXIT_DEPENDENCY_DOWN
+    except Exception as error:
+        expected = exit_for(error, settings, stage)
+        if expected is None:
+            raise
+        code, sentence = expected
+        log.error("stage %s stopped (exit %d): %s", stage, code, sentence)
+        return code
     finally:
-        health.running = False
+        stage_health.running = False
         if server is not None:
             server.shutdown()
     log.info("stage %s stopped cleanly", stage)

@@ -8,6 +8,8 @@ and a line in ``--help``.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -70,6 +72,31 @@ class Settings:
         0.1,
         "LEADROUTE_COMMIT_INTERVAL",
         "Seconds between commits; with exactly-once it is each hop's latency floor.",
+    )
+    instance_id: str | None = _setting(
+        None,
+        "LEADROUTE_INSTANCE_ID",
+        "This process's stable name; with the stage it makes the Kafka transactional id, so a restarted "
+        "process fences its predecessor and aborts its open transaction. Unset: the host name (a pod's "
+        "name on Kubernetes). Two processes of one stage on one host need different ids.",
+    )
+    transaction_timeout_ms: int = _setting(
+        10_000,
+        "LEADROUTE_TRANSACTION_TIMEOUT_MS",
+        "Kafka transaction.timeout.ms under exactly-once: how long a crashed process's open transaction "
+        "can hold up the next stage before the broker aborts it.",
+    )
+    broker_timeout_seconds: float = _setting(
+        60.0,
+        "LEADROUTE_BROKER_TIMEOUT_SECONDS",
+        "Seconds a stage keeps retrying while no Kafka broker answers before it exits with code 4 (run all "
+        "then restarts it); meanwhile /healthz reports it unready.",
+    )
+    stall_seconds: float = _setting(
+        30.0,
+        "LEADROUTE_STALL_SECONDS",
+        "Seconds an input may sit behind a transaction nobody commits before /healthz reports the stage "
+        "stalled and leadroute_input_stalled turns 1.",
     )
     batch_size: int = _setting(
         500,
@@ -284,6 +311,21 @@ class Settings:
             raise ValueError("LEADROUTE_AUTO_OFFSET_RESET must be earliest or latest")
         if self.commit_interval <= 0:
             raise ValueError("LEADROUTE_COMMIT_INTERVAL must be a positive number of seconds")
+        if not 1_000 <= self.transaction_timeout_ms <= 900_000:
+            raise ValueError("LEADROUTE_TRANSACTION_TIMEOUT_MS must be between 1000 and 900000")
+        if self.transaction_timeout_ms < 2_000 * self.commit_interval:
+            raise ValueError(
+                "LEADROUTE_TRANSACTION_TIMEOUT_MS must be at least twice LEADROUTE_COMMIT_INTERVAL, or "
+                "every transaction would time out before it commits"
+            )
+        if self.broker_timeout_seconds <= 0:
+            raise ValueError("LEADROUTE_BROKER_TIMEOUT_SECONDS must be a positive number of seconds")
+        if self.stall_seconds <= 0:
+            raise ValueError("LEADROUTE_STALL_SECONDS must be a positive number of seconds")
+        if self.instance_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", self.instance_id):
+            raise ValueError(
+                "LEADROUTE_INSTANCE_ID may hold only letters, digits, '.', '_' and '-' (at most 100)"
+            )
         if self.rules_reload_seconds <= 0:
             raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
@@ -334,6 +376,17 @@ class Settings:
         if self.session_timeout_ms is not None:
             config["session.timeout.ms"] = self.session_timeout_ms
         return config
+
+    def instance(self) -> str:
+        """The configured instance id, or the host name: stable across restarts of one process."""
+        if self.instance_id:
+            return self.instance_id
+        host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:100]
+        return host or "leadroute"
+
+    def transactional_id(self, stage: str) -> str:
+        """One per stage instance and the same after every restart, so a restart fences the old one."""
+        return f"{self.group_prefix}-{stage}-{self.instance()}"
 
     def producer_config(self) -> dict[str, Any]:
         config = self.kafka_client_config()

@@ -18,13 +18,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from streams.runner import EXIT_BROKER_UNREACHABLE, EXIT_SETTINGS, EXIT_TOPICS_MISSING
+from streams.runner import EXIT_BROKER_UNREACHABLE, EXIT_FENCED, EXIT_SETTINGS, EXIT_TOPICS_MISSING
 from streams.settings import Settings, settings_env
 
 log = logging.getLogger(__name__)
 
-#: Exit codes that a restart cannot fix: stop everything and report.
-FATAL_EXIT_CODES = {EXIT_SETTINGS, EXIT_TOPICS_MISSING}
+#: Exit codes that a restart cannot fix: stop everything and report. A fenced child
+#: means another process runs the same stage instance; restarting would fence it back.
+FATAL_EXIT_CODES = {EXIT_SETTINGS, EXIT_TOPICS_MISSING, EXIT_FENCED}
 _PR_SET_PDEATHSIG = 1
 
 

@@ -22,7 +22,7 @@ import schemas
 from processors.ports import SystemClock
 from streams import topics
 from streams.app import build_application, wire
-from streams.metrics import Health
+from streams.health import Health
 from streams.stages import normalize
 from tests.integration.conftest import make_settings
 from tests.services import Services

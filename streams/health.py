@@ -1,0 +1,212 @@
+"""What a stage reports about itself: /healthz (readiness), /livez (liveness) and /metrics.
+
+Readiness is more than "the loop runs": a stage is not ready while it cannot
+reach a broker, while its input sits behind a transaction that nobody commits
+(an upstream process died mid-transaction), or while a stage-specific blocker
+holds it (the owner directory being rebuilt after Redis lost its data). Each
+reason is named in the /healthz body so an SRE knows which one.
+
+/livez only asks whether the loop runs, so a Kafka outage does not make an
+orchestrator restart every stage at once.
+
+Consumer lag is computed here from librdkafka's statistics as the partition's
+last stable offset minus the application's position. librdkafka's own
+``consumer_lag`` subtracts the *committed* offset, which the consumer does not
+know under exactly-once (offsets are committed by the producer's transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams import metrics
+
+#: librdkafka marks offsets it does not know with values below zero (e.g. -1001).
+_UNKNOWN = 0
+
+
+@dataclass(slots=True)
+class PartitionWatch:
+    """The last stable offset of one input partition and since when it has not moved."""
+
+    stable_offset: int
+    since: float
+
+
+class Readiness:
+    """Named reasons a stage is not ready, set and cleared by the stage's own code."""
+
+    def __init__(self) -> None:
+        self._blockers: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def block(self, name: str, sentence: str) -> None:
+        with self._lock:
+            self._blockers[name] = sentence
+
+    def unblock(self, name: str) -> None:
+        with self._lock:
+            self._blockers.pop(name, None)
+
+    def blockers(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._blockers)
+
+
+#: One stage runs per process, so one set of blockers per process.
+READINESS = Readiness()
+
+
+class Health:
+    """The stage's view of its broker and input, fed by librdkafka's statistics callback."""
+
+    def __init__(
+        self,
+        stage: str,
+        *,
+        stats_interval_s: float,
+        stall_after_s: float = 30.0,
+        readiness: Readiness = READINESS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stage = stage
+        self.stats_interval_s = stats_interval_s
+        self.stall_after_s = stall_after_s
+        self.readiness = readiness
+        self.running = False
+        self.last_stats_at: float | None = None
+        self.brokers_up: int | None = None
+        self._monotonic = monotonic
+        self._watch: dict[tuple[str, str], PartitionWatch] = {}
+        self._stalled: dict[tuple[str, str], int] = {}  # partition → records held behind the open transaction
+        self._lock = threading.Lock()
+
+    def on_stats(self, stats_json: str) -> None:
+        """librdkafka statistics callback: broker state, lag and stalls per assigned partition."""
+        stats = json.loads(stats_json)
+        now = self._monotonic()
+        brokers_up = sum(
+            1
+            for broker in stats.get("brokers", {}).values()
+            if broker.get("state") == "UP" and broker.get("nodeid", -1) >= 0
+        )
+        seen: set[tuple[str, str]] = set()
+        stalled: dict[tuple[str, str], int] = {}
+        for topic, topic_stats in stats.get("topics", {}).items():
+            for partition, p in topic_stats.get("partitions", {}).items():
+                if partition == "-1" or p.get("fetch_state") != "active":
+                    continue
+                key = (topic, partition)
+                seen.add(key)
+                held = self._observe(key, p, now)
+                if held:
+                    stalled[key] = held
+        with self._lock:
+            self.last_stats_at = now
+            self.brokers_up = brokers_up
+            for key in set(self._watch) - seen:  # revoked partitions stop counting
+                del self._watch[key]
+                metrics.INPUT_STALLED.labels(self.stage, *key).set(0)
+            for key in seen:
+                metrics.INPUT_STALLED.labels(self.stage, *key).set(1 if key in stalled else 0)
+            self._stalled = stalled
+
+    def _observe(self, key: tuple[str, str], p: dict[str, Any], now: float) -> int:
+        """Update lag for one partition; returns how many records sit behind a stalled transaction."""
+        high = int(p.get("hi_offset", -1))
+        stable = int(p.get("ls_offset", -1))
+        position = int(p.get("app_offset", -1))
+        if position < _UNKNOWN:
+            position = int(p.get("committed_offset", -1))
+        if stable < _UNKNOWN:
+            stable = high
+        if stable >= _UNKNOWN and position >= _UNKNOWN:
+            metrics.CONSUMER_LAG.labels(self.stage, *key).set(max(stable - position, 0))
+        elif stable >= _UNKNOWN:  # nothing consumed or committed yet: everything stable is behind
+            low = int(p.get("lo_offset", 0))
+            metrics.CONSUMER_LAG.labels(self.stage, *key).set(max(stable - max(low, 0), 0))
+        watch = self._watch.get(key)
+        if watch is None or watch.stable_offset != stable:
+            self._watch[key] = watch = PartitionWatch(stable, now)
+        unstable = high - stable if high >= _UNKNOWN and stable >= _UNKNOWN else 0
+        caught_up = position >= stable if position >= _UNKNOWN else True
+        if unstable > 0 and caught_up and now - watch.since >= self.stall_after_s:
+            return unstable
+        return 0
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        blockers = self.readiness.blockers()
+        with self._lock:
+            now = self._monotonic()
+            stats_age = None if self.last_stats_at is None else now - self.last_stats_at
+            fresh = stats_age is not None and stats_age < 3 * self.stats_interval_s + 2
+            broker_ok = fresh and (self.brokers_up or 0) > 0
+            stalled = {f"{topic}[{partition}]": held for (topic, partition), held in self._stalled.items()}
+        reasons = dict(blockers)
+        if not self.running:
+            reasons["not_running"] = "The stage loop is not running."
+        elif not broker_ok:
+            reasons["broker"] = (
+                "No Kafka broker is reachable."
+                if fresh
+                else "The Kafka client has not reported lately (broker unreachable or the loop stuck)."
+            )
+        if stalled:
+            reasons["input_stalled"] = (
+                "The input has records behind a transaction nobody commits (an upstream process died "
+                f"mid-transaction) for over {self.stall_after_s:.0f}s: {stalled}. Restart that upstream "
+                "stage with the same LEADROUTE_INSTANCE_ID, or wait for the broker's transaction timeout."
+            )
+        ready = not reasons
+        return ready, {
+            "stage": self.stage,
+            "status": "ok" if ready else "unready",
+            "running": self.running,
+            "brokers_up": self.brokers_up,
+            "seconds_since_client_stats": None if stats_age is None else round(stats_age, 1),
+            "stalled_partitions": stalled,
+            "reasons": reasons,
+        }
+
+
+def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
+    """Serve /metrics, /healthz and /livez on a daemon thread; returns the server to shut down."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/metrics"):
+                body, status, content_type = (
+                    generate_latest(metrics.REGISTRY),
+                    200,
+                    CONTENT_TYPE_LATEST,
+                )
+            elif self.path.startswith("/livez"):
+                body = json.dumps({"stage": health.stage, "running": health.running}).encode()
+                status, content_type = (200 if health.running else 503), "application/json"
+            elif self.path.startswith("/healthz"):
+                ready, report = health.report()
+                body = json.dumps(report).encode()
+                status, content_type = (200 if ready else 503), "application/json"
+            else:
+                body, status, content_type = b"see /metrics, /healthz and /livez\n", 404, "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server
