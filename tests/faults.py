@@ -1,0 +1,242 @@
+"""Pieces the fault suite shares: a running pipeline of its own, a paced publisher, the ledger's counts.
+
+Each fault test runs its own pipeline (own topics, groups and Redis prefix) so a
+killed or stalled stage never disturbs the shared one other tests use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastavro
+import redis
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+import schemas
+from streams import topics
+from streams.demo import _encode, demo_team
+from streams.settings import Settings
+from streams.synthetic import generate
+
+#: Dead-letter codes that are the data's fault; anything else under a fault is an infrastructure loss.
+DATA_CODES = {"empty_message", "undecodable", "unsupported_content_type", "schema_violation"}
+
+
+def broker_hides_aborted_records(bootstrap: str) -> bool:
+    """Whether read_committed consumers skip aborted transactions, as Apache Kafka does.
+
+    The embedded broker does not: it delivers an aborted transaction's records.
+    Exactly-once between topics needs the broker's part, so the suite asks the
+    broker instead of assuming.
+    """
+    name = f"abort-probe-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(name, 1, 1)]).values():
+        future.result(10)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": name})
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce(name, value=b"aborted")
+    producer.flush(10)
+    producer.abort_transaction(10)
+    producer.begin_transaction()
+    producer.produce(name, value=b"committed")
+    producer.commit_transaction(10)
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": name, "isolation.level": "read_committed"}
+    )
+    consumer.assign([TopicPartition(name, 0, 0)])
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 10
+    while b"committed" not in seen and time.monotonic() < deadline:
+        message = consumer.poll(0.2)
+        if message is not None and not message.error():
+            seen.append(message.value())
+    consumer.close()
+    admin.delete_topics([name])
+    return b"aborted" not in seen
+
+
+def publish_team(settings: Settings) -> int:
+    from streams.cli_owners import OwnerPublisher
+
+    team = demo_team(int(time.time() * 1000))
+    publisher = OwnerPublisher(settings)
+    for owner in team:
+        publisher.publish(owner)
+    assert publisher.flush() == 0, "the broker did not acknowledge every owner"
+    return len(team)
+
+
+def wait_until(condition: Any, what: str, timeout: float = 60.0, step: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class Published:
+    """What the upstream sent: lead ids and where each message landed on leads.raw."""
+
+    lead_ids: set[str] = field(default_factory=set)
+    positions: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    failed: int = 0
+
+
+class PacedPublisher:
+    """Publishes synthetic leads to leads.raw at a steady rate on a thread, as a web form backend would."""
+
+    def __init__(self, settings: Settings, count: int, rate: float, *, seed: int = 11) -> None:
+        self.settings = settings
+        self.rate = rate
+        self.messages = _encode(list(generate(count, seed=seed)))
+        self.published = Published()
+        self._producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 2})
+        self._thread = threading.Thread(target=self._run, name="paced-publisher", daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> PacedPublisher:
+        self._thread.start()
+        return self
+
+    def _delivered(self, lead_id: str | None) -> Any:
+        def callback(error: Any, message: Any) -> None:
+            with self._lock:
+                if error is not None:
+                    self.published.failed += 1
+                    return
+                self.published.positions[(message.partition(), message.offset())] = lead_id
+                if lead_id is not None:
+                    self.published.lead_ids.add(lead_id)
+
+        return callback
+
+    def _run(self) -> None:
+        topic = topics.name(self.settings, topics.RAW)
+        started = time.monotonic()
+        for index, (value, headers, message) in enumerate(self.messages):
+            due = started + index / self.rate
+            while (wait := due - time.monotonic()) > 0:
+                self._producer.poll(min(wait, 0.05))
+            key = message.lead_id.encode() if message.lead_id else None
+            self._producer.produce(
+                topic, value=value, key=key, headers=headers, on_delivery=self._delivered(message.lead_id)
+            )
+            self._producer.poll(0)
+        self._producer.flush(30)
+
+    def join(self, timeout: float = 120.0) -> Published:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the publisher did not finish"
+        return self.published
+
+
+class Outcomes:
+    """Reads leads.assigned and leads.dlq (read_committed) from the start, like a downstream service."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.assigned: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.dead: list[dict[str, Any]] = []
+        self._assignment = schemas.parsed("Assignment")
+        self._dead_letter = schemas.parsed("DeadLetter")
+        self._assigned_topic = topics.name(settings, topics.ASSIGNED)
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "group.id": f"fault-probe-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 10,
+                "session.timeout.ms": 6000,
+            }
+        )
+        self._consumer.subscribe([self._assigned_topic, topics.name(settings, topics.DLQ)])
+
+    def poll(self, seconds: float = 0.5) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for message in self._consumer.consume(500, timeout=0.1):
+                if message.error() or message.value() is None:
+                    continue
+                if message.topic() == self._assigned_topic:
+                    record = fastavro.schemaless_reader(io.BytesIO(message.value()), self._assignment)
+                    self.assigned[record["lead_id"]].append(record)
+                else:
+                    self.dead.append(
+                        fastavro.schemaless_reader(io.BytesIO(message.value()), self._dead_letter)
+                    )
+
+    def raw_dead_positions(self) -> set[tuple[int, int]]:
+        raw = topics.name(self.settings, topics.RAW)
+        return {(d["partition"], d["offset"]) for d in self.dead if d["topic"] == raw}
+
+    def dead_lead_ids(self) -> set[str]:
+        return {d["lead_id"] for d in self.dead if d["lead_id"]}
+
+    def unaccounted(self, published: Published) -> list[tuple[tuple[int, int], str | None]]:
+        """Published messages that are neither assigned nor dead-lettered (yet)."""
+        dead_positions, dead_ids = self.raw_dead_positions(), self.dead_lead_ids()
+        return [
+            (position, lead_id)
+            for position, lead_id in published.positions.items()
+            if position not in dead_positions
+            and not (lead_id and (lead_id in self.assigned or lead_id in dead_ids))
+        ]
+
+    def wait_for_all(self, published: Published, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.poll(0.5)
+            if not self.unaccounted(published):
+                return
+        missing = self.unaccounted(published)
+        raise AssertionError(
+            f"{len(missing)} of {len(published.positions)} published messages never reached leads.assigned "
+            f"or leads.dlq within {timeout:.0f}s, e.g. {missing[:5]}"
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def ledger_owner_counts(settings: Settings) -> dict[str, int]:
+    """Assignments this week per owner as the Redis ledger counts them (see redis_ledger's layout)."""
+    client = redis.Redis.from_url(settings.redis_url)
+    stored = client.hgetall(f"{settings.redis_prefix}:{{assign}}:s")
+    counts = {}
+    for owner, value in stored.items():
+        parts = value.decode().split("|")
+        counts[owner.decode()] = int(parts[6] or 0)
+    return counts
+
+
+def ledger_decisions(settings: Settings) -> int:
+    client = redis.Redis.from_url(settings.redis_url)
+    return sum(1 for _ in client.scan_iter(match=f"{settings.redis_prefix}:{{assign}}:d:*", count=1000))
+
+
+def pids(supervisor: Any) -> Iterator[tuple[str, int]]:
+    for stage, child in supervisor.children.items():
+        yield stage, child.process.pid
+
+
+def summary(outcomes: Outcomes) -> str:
+    codes: dict[str, int] = defaultdict(int)
+    for record in outcomes.dead:
+        codes[f"{record['stage']}:{record['error_code']}"] += 1
+    duplicates = sum(len(events) - 1 for events in outcomes.assigned.values())
+    return json.dumps({"assigned": len(outcomes.assigned), "duplicates": duplicates, "dead": dict(codes)})
