@@ -38,7 +38,7 @@ COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadro
             "leadroute_rules_reloads_total", "leadroute_route_matches_total",
             "leadroute_owner_skips_total", "leadroute_assignment_fallbacks_total",
             "leadroute_owner_expected_share_total", "leadroute_owner_placements_total"]
-GAUGES = ["leadroute_consumer_lag", "leadroute_last_processed_timestamp_seconds",
+GAUGES = ["leadroute_consumer_lag", "leadroute_input_stalled", "leadroute_last_processed_timestamp_seconds",
           "leadroute_stage_info", "leadroute_firmographics_circuit_open",
           "leadroute_crm_mirror_records", "leadroute_rules_version_info"]
 HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
