@@ -284,6 +284,8 @@ def assignment_from(
 
     ``route_lines``: the decision path's lines about routes, when already built from ``meta``.
     """
+    if "rebuilt" in meta:  # a decision recovered from leads.assigned after Redis lost the ledger
+        return _rebuilt_assignment(lead, meta["rebuilt"])
     labels: list[str] = list(meta["actions"])
     placed = result.attempt if result.attempt is not None else len(labels) - 1
     skips: list[OwnerSkip] = [
@@ -313,6 +315,51 @@ def assignment_from(
         "territories": meta["territories"],
         "segments": meta["segments"],
         "sticky": result.sticky,
+        "lead": lead,
+    }
+
+
+#: The replay line every replayed event's decision path ends with.
+REPLAYED_LINE = "replayed: this lead was decided before; the first decision stands"
+
+#: Fields of a first decision's event that a decision rebuilt from it keeps (all but the lead
+#: and the replay flag, which come from the redelivered lead).
+_REBUILT_FIELDS = (
+    "assignment_id",
+    "destination_type",
+    "destination",
+    "channel",
+    "reason",
+    "rules_version",
+    "decided_at_ms",
+    "decision_path",
+    "route",
+    "action",
+    "fallback_depth",
+    "skips",
+    "routes_tried",
+    "territories",
+    "segments",
+    "sticky",
+)
+
+
+def rebuilt_meta(assignment: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored meta of a decision recovered from its event, after the ledger was lost.
+
+    The event already says everything a replay repeats, so the meta holds it
+    as it was rather than rebuilding the plan it came from.
+    """
+    return {"rebuilt": {name: assignment[name] for name in _REBUILT_FIELDS}}
+
+
+def _rebuilt_assignment(lead: Lead, first: Mapping[str, Any]) -> Assignment:
+    path = [line for line in first["decision_path"] if line != REPLAYED_LINE]
+    return {  # type: ignore[return-value]
+        **first,
+        "lead_id": lead["lead_id"],
+        "replayed": True,
+        "decision_path": [*path, REPLAYED_LINE],
         "lead": lead,
     }
 
@@ -353,7 +400,7 @@ def _decision_path(
             parts.append("no one could take the lead")
         path.append(" — ".join(parts))
     if result.replayed:
-        path.append("replayed: this lead was decided before; the first decision stands")
+        path.append(REPLAYED_LINE)
     return path
 
 

@@ -69,6 +69,25 @@ INPUT_STALLED = Gauge(
     ["stage", "topic", "partition"],
     registry=REGISTRY,
 )
+STATE_MISSING = Gauge(
+    "leadroute_state_missing",
+    "1 while a keyspace this stage owns or reads (owners, crm, assign) is missing from Redis or being "
+    "rebuilt from its topics: match and assign hold leads meanwhile.",
+    ["keyspace"],
+    registry=REGISTRY,
+)
+STATE_REBUILDS = Counter(
+    "leadroute_state_rebuilds",
+    "Rebuilds of a Redis keyspace from its topics after Redis came back empty, by outcome (done, failed).",
+    ["stage", "keyspace", "outcome"],
+    registry=REGISTRY,
+)
+STATE_REBUILD_RECORDS = Counter(
+    "leadroute_state_rebuild_records",
+    "Records read back from the topics while rebuilding a keyspace.",
+    ["stage", "keyspace"],
+    registry=REGISTRY,
+)
 LAST_PROCESSED = Gauge(
     "leadroute_last_processed_timestamp_seconds",
     "Unix time of the last record processed.",

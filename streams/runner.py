@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 
 from confluent_kafka import KafkaError, KafkaException
+from quixstreams import Application
 from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 
 from processors.config import ConfigError
@@ -23,6 +24,7 @@ from streams import __version__, health, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
 from streams.settings import Settings
 from streams.stages.registry import STAGES, stage_index, topics_needed
+from streams.state_rebuild import StateWatch
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,26 @@ def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int,
     return None
 
 
+def prepare_state(settings: Settings, stage: str, app: Application) -> StateWatch | None:
+    """Before consuming: rebuild what Redis lost, wait for what others rebuild, then keep watching.
+
+    Raises DependencyUnavailable (exit 5) when Redis does not answer.
+    """
+    plan_for = getattr(STAGES[stage], "state_plan", None)
+    if plan_for is None:
+        return None
+    plan = plan_for(settings)
+    for rebuild in plan.rebuilds:
+        rebuild.ensure()
+    if plan.gate is not None:
+        plan.gate.wait_ready(limit_s=float("inf"))
+    if not plan.rebuilds:
+        return None
+    watch = StateWatch(stage, plan.rebuilds, settings.state_check_seconds, on_lost=lambda _: app.stop())
+    watch.start()
+    return watch
+
+
 def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None) -> int:
     module = STAGES[stage]
     needed = [topics.name(settings, t) for t in topics_needed(module)]
@@ -172,15 +194,21 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
             "stage %s: %s → %s (group %s-%s, %s, metrics on :%s)",
             stage,
             ", ".join(topics.name(settings, t) for t in getattr(module, "INPUTS", (module.INPUT,))),
-            topics.name(settings, module.OUTPUT) if module.OUTPUT else "the CRM mirror in Redis",
+            topics.name(settings, module.OUTPUT) if module.OUTPUT else "Redis",
             settings.group_prefix,
             stage,
             settings.processing_guarantee,
             server.server_address[1] if server else "off",
         )
         stage_health.running = True
+        watch = prepare_state(settings, stage, app)
         settle_heap()
         app.run()
+        if watch is not None:
+            watch.stop()
+            if watch.lost is not None:
+                log.error("stage %s stopped (exit %d): %s", stage, EXIT_DEPENDENCY_DOWN, watch.lost)
+                return EXIT_DEPENDENCY_DOWN
     except Exception as error:
         expected = exit_for(error, settings, stage)
         if expected is None:

@@ -98,6 +98,25 @@ class Settings:
         "Seconds an input may sit behind a transaction nobody commits before /healthz reports the stage "
         "stalled and leadroute_input_stalled turns 1.",
     )
+    state_check_seconds: float = _setting(
+        3.0,
+        "LEADROUTE_STATE_CHECK_SECONDS",
+        "How often owner-sync and crm-sync check that Redis still holds their state; a Redis that came back "
+        "empty is rebuilt from the compacted topics within about this long.",
+    )
+    state_wait_seconds: float = _setting(
+        20.0,
+        "LEADROUTE_STATE_WAIT_SECONDS",
+        "Seconds match and assign hold a batch while the owner directory or CRM mirror is being rebuilt "
+        "before they exit with code 5 (run all restarts them); under exactly-once at most half the "
+        "transaction timeout.",
+    )
+    ledger_rebuild_hours: float = _setting(
+        24.0,
+        "LEADROUTE_LEDGER_REBUILD_HOURS",
+        "After Redis lost the assignment ledger, the assign stage reads this many hours of leads.assigned "
+        "back, so a lead decided in that window and delivered again keeps its owner.",
+    )
     batch_size: int = _setting(
         500,
         "LEADROUTE_BATCH_SIZE",
@@ -326,6 +345,12 @@ class Settings:
             raise ValueError(
                 "LEADROUTE_INSTANCE_ID may hold only letters, digits, '.', '_' and '-' (at most 100)"
             )
+        if self.state_check_seconds <= 0:
+            raise ValueError("LEADROUTE_STATE_CHECK_SECONDS must be a positive number of seconds")
+        if self.state_wait_seconds <= 0:
+            raise ValueError("LEADROUTE_STATE_WAIT_SECONDS must be a positive number of seconds")
+        if not 0 <= self.ledger_rebuild_hours <= 24 * 90:
+            raise ValueError("LEADROUTE_LEDGER_REBUILD_HOURS must be between 0 and 2160 (90 days)")
         if self.rules_reload_seconds <= 0:
             raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
@@ -383,6 +408,12 @@ class Settings:
             return self.instance_id
         host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:100]
         return host or "leadroute"
+
+    def state_wait_limit(self) -> float:
+        """How long a stage may hold a batch for state: never long enough for its transaction to time out."""
+        if self.processing_guarantee == "exactly-once":
+            return min(self.state_wait_seconds, self.transaction_timeout_ms / 2_000)
+        return self.state_wait_seconds
 
     def transactional_id(self, stage: str) -> str:
         """One per stage instance and the same after every restart, so a restart fences the old one."""

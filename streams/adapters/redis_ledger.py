@@ -65,7 +65,9 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
+from processors.assign import rebuilt_meta
 from processors.errors import DependencyUnavailable
+from processors.models import Assignment
 from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Skip
 from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
 from streams.settings import Settings
@@ -602,6 +604,14 @@ def decode_result(replayed: Any, stored: bytes | str) -> AssignResult:
     )
 
 
+def rebuilt_decision(assignment: Assignment) -> str:
+    """A stored decision made from its event, in the script's format (see ``decode_result``)."""
+    owner = assignment["destination"] if assignment["destination_type"] == "owner" else ""
+    head = {"a": assignment["fallback_depth"], "o": owner, "s": [], "k": 1 if assignment["sticky"] else 0}
+    head["m"] = json.dumps(rebuilt_meta(assignment), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+
+
 def _shares(table: dict[bytes, bytes], count_into: dict[tuple[str, str], int]) -> None:
     """Adds count x share per (owner, bucket) from one pool-day's eligible-set counts."""
     for signature, placements in table.items():
@@ -657,6 +667,30 @@ class RedisAssignmentLedger:
                 decided = fresh[text] = _decode_fresh(text)
             results.append(AssignResult(False, *decided, request.meta))
         return results
+
+    def remember(self, assignments: Iterable[Assignment], now_ms: int) -> int:
+        """Stores decisions read back from leads.assigned, each only where none is stored.
+
+        After Redis lost the ledger, a lead decided before and delivered again
+        must keep its owner; its event holds everything the replayed event
+        needs. Counters, rotation and fairness are not rebuilt (see
+        docs/assignment.md). Returns how many decisions were stored.
+        """
+        pipe = self._client.pipeline(transaction=False)
+        seen: set[str] = set()
+        for assignment in assignments:
+            lead_id = assignment["lead_id"]
+            ttl = self._ttl - max(0, now_ms - assignment["decided_at_ms"]) // 1000
+            if lead_id in seen or ttl <= 0:
+                continue
+            seen.add(lead_id)
+            pipe.set(self._base + "d:" + lead_id, rebuilt_decision(assignment), nx=True, ex=ttl)
+        if not seen:
+            return 0
+        try:
+            return sum(1 for stored in pipe.execute() if stored)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 
     def _run(self, payloads: list[list[str]]) -> list[Any]:
         """One pipelined round trip; NOSCRIPT re-sends only the chunks that hit it, in order."""

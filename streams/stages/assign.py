@@ -21,7 +21,7 @@ from typing import Any
 from processors.assign import OwnerDirectory, assign_many, expected_shares
 from processors.lead import stamped
 from processors.models import Assignment, Lead
-from processors.ports import Clock
+from processors.ports import Clock, SystemClock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult
 from processors.rules import RuleSet
 from streams import metrics, topics
@@ -31,6 +31,7 @@ from streams.rules_source import RulesSource, default_rules
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages.base import BatchStep, Message
+from streams.state_rebuild import StateGate, StatePlan, StateRebuild
 
 NAME = "assign"
 INPUT = topics.SEGMENTED
@@ -99,6 +100,48 @@ def rules_source_for(settings: Settings, *, check_topics: bool = True) -> RulesS
     )
 
 
+def owners_gate(settings: Settings) -> StateGate:
+    from streams.adapters.redis_state_marker import StateMarker
+
+    return StateGate(NAME, [StateMarker.from_settings(settings, "owners")], settings.state_wait_limit())
+
+
+def state_plan(settings: Settings) -> StatePlan:
+    """Remembered decisions are this stage's to rebuild (from recent leads.assigned); owners it waits for."""
+    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.adapters.redis_state_marker import StateMarker
+
+    ledger = RedisAssignmentLedger.from_settings(settings)
+    codec = AvroCodec("Assignment")
+    clock = SystemClock()
+
+    def apply(batch: list[Message]) -> None:
+        events = []
+        for message in batch:
+            try:
+                events.append(codec.decode(message.value))  # type: ignore[arg-type]
+            except Exception:  # noqa: BLE001 - not ours to judge here; a foreign record is skipped
+                continue
+        ledger.remember(events, clock.now_ms())
+
+    def since_ms() -> int:
+        return clock.now_ms() - int(settings.ledger_rebuild_hours * 3_600_000)
+
+    return StatePlan(
+        rebuilds=[
+            StateRebuild(
+                NAME,
+                StateMarker.from_settings(settings, "assign"),
+                settings,
+                [topics.name(settings, topics.ASSIGNED)],
+                apply,
+                since_ms=since_ms,
+            )
+        ],
+        gate=owners_gate(settings),
+    )
+
+
 @dataclass(slots=True)
 class ReadLead:
     """A lead as the stage read it: the fields it decoded, and its bytes for the event."""
@@ -121,17 +164,21 @@ def build_step(
     ledger: AssignmentLedger | None = None,
     owners: OwnerDirectory | None = None,
     rules: RulesSource | None = None,
+    state_gate: StateGate | None = None,
 ) -> BatchStep:
+    """The stage's step; with the Redis owner directory it holds batches while owners are rebuilt."""
     if ledger is None:
         from streams.adapters.redis_ledger import RedisAssignmentLedger
 
         ledger = RedisAssignmentLedger.from_settings(settings)
+    default_owners = owners is None
     if owners is None:
         from streams.adapters.redis_owners import RedisOwnerDirectory
 
         owners = RedisOwnerDirectory.from_settings(settings)
     source = rules or rules_source_for(settings)
     ready_ledger, ready_owners = ledger, owners
+    gate = state_gate if state_gate is not None else (owners_gate(settings) if default_owners else None)
     reader = ProjectedLeadReader()
     writer = AssignmentWriter()
 
@@ -141,6 +188,8 @@ def build_step(
         return ReadLead(lead, message.value, fields)  # type: ignore[arg-type]  # decode checked it
 
     def assign_batch(items: list[ReadLead]) -> list[Assignment]:
+        if gate is not None:
+            gate.wait_ready()  # never route to fallbacks because Redis came back without its owners
         current = source.current()
         wanted = fields_for(current)
         now = clock.now_ms()

@@ -5,7 +5,9 @@ start always rebuilds the current mirror; upserts are idempotent, so a replay
 after a crash (Redis writes are not part of a Kafka transaction) converges to
 the same state. A change event that cannot be read goes to leads.dlq with the
 stage name, so nothing is dropped silently; Redis being down stops the stage
-and the event is retried after the restart.
+and the event is retried after the restart. A Redis that comes back empty is
+refilled from the start of the topics before the stage consumes again
+(:mod:`streams.state_rebuild`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors.errors import DependencyUnavailable, InvalidLead
-from processors.ports import Clock, CrmMirrorWriter
+from processors.ports import Clock, CrmMirrorWriter, SystemClock
 from streams import dlq, metrics, topics
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
+from streams.state_rebuild import StatePlan, StateRebuild
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +49,17 @@ class CrmSyncStep:
         return KIND_FOR_TOPIC[topic.removeprefix(self.settings.topic_prefix)]
 
     def __call__(self, message: Message) -> Routed | None:
+        metrics.RECORDS_IN.labels(NAME).inc()
+        routed = self.apply(message)
+        if routed is None:
+            metrics.LAST_PROCESSED.labels(NAME).set(time.time())
+            self.refresh_sizes()
+        return routed
+
+    def apply(self, message: Message) -> Routed | None:
+        """Writes one change event to the mirror; a DLQ record if it cannot be read."""
         from streams import crm_events
 
-        metrics.RECORDS_IN.labels(NAME).inc()
         kind = self.kind_of(message.topic)
         try:
             record = crm_events.decode(kind, message.value, message.headers)  # type: ignore[arg-type]
@@ -73,9 +84,39 @@ class CrmSyncStep:
             if _is_redis_error(error):
                 raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
             raise
-        metrics.LAST_PROCESSED.labels(NAME).set(time.time())
-        self.refresh_sizes()
         return None
+
+    def apply_many(self, batch: list[Message]) -> None:
+        """A rebuild's batch in two round trips where the mirror can (unreadable events are skipped:
+        they were dead-lettered when they first came)."""
+        from streams import crm_events
+
+        upsert_many = getattr(self.mirror, "upsert_many", None)
+        if upsert_many is None:
+            for message in batch:
+                self.apply(message)
+            return
+        changes = []
+        for message in batch:
+            kind = self.kind_of(message.topic)
+            try:
+                record = crm_events.decode(kind, message.value, message.headers)  # type: ignore[arg-type]
+            except InvalidLead:
+                continue
+            if record is not None:
+                changes.append((kind, record["id"], record))
+            elif message.key:
+                changes.append((kind, message.key.decode("utf-8", "replace"), None))
+        try:
+            upsert_many(changes)
+        except DependencyUnavailable:
+            raise
+        except Exception as error:
+            if _is_redis_error(error):
+                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
+            raise
+        self._sizes_at = 0.0
+        self.refresh_sizes()
 
     def refresh_sizes(self) -> None:
         now = time.monotonic()
@@ -106,6 +147,24 @@ def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None 
     step = CrmSyncStep(settings, mirror, clock)
     step.refresh_sizes()  # the gauges show the mirror at start, before any change arrives
     return step
+
+
+def state_plan(settings: Settings, mirror: CrmMirrorWriter | None = None) -> StatePlan:
+    """The CRM mirror is this stage's to rebuild from the compacted CRM topics."""
+    from streams.adapters.redis_state_marker import StateMarker
+
+    step = build_step(settings, SystemClock(), mirror)
+    return StatePlan(
+        rebuilds=[
+            StateRebuild(
+                NAME,
+                StateMarker.from_settings(settings, "crm"),
+                settings,
+                [topics.name(settings, topic) for topic in INPUTS],
+                step.apply_many,
+            )
+        ]
+    )
 
 
 def wire(app: Any, settings: Settings, step: CrmSyncStep) -> None:

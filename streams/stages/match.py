@@ -20,6 +20,7 @@ from processors.ports import Clock, CrmMirror
 from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
+from streams.state_rebuild import StateGate, StatePlan
 
 if TYPE_CHECKING:
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
@@ -87,17 +88,37 @@ def _redis_outage() -> Iterator[None]:
         raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
 
 
+def crm_gate(settings: Settings) -> StateGate:
+    from streams.adapters.redis_state_marker import StateMarker
+
+    return StateGate(NAME, [StateMarker.from_settings(settings, "crm")], settings.state_wait_limit())
+
+
+def state_plan(settings: Settings) -> StatePlan:
+    """The stage reads the CRM mirror, so it waits while crm-sync rebuilds it."""
+    return StatePlan(gate=crm_gate(settings))
+
+
 def build_step(
-    settings: Settings, clock: Clock, mirror: CrmMirror | None = None, matcher: Matcher | None = None
+    settings: Settings,
+    clock: Clock,
+    mirror: CrmMirror | None = None,
+    matcher: Matcher | None = None,
+    state_gate: StateGate | None = None,
 ) -> BatchStep:
+    """The stage's step; with the Redis mirror it holds batches while the mirror is rebuilt."""
+    gate = state_gate
     if mirror is None:
         from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
         mirror = _GuardedMirror(RedisCrmMirror.from_settings(settings))
+        gate = gate or crm_gate(settings)
     ready_matcher = matcher or matcher_for(settings)
     ready_mirror = mirror
 
     def match_batch(leads: list[Lead]) -> list[Lead]:
+        if gate is not None:
+            gate.wait_ready()  # an empty mirror would match no lead to its account
         matched = match_leads(leads, ready_matcher, ready_mirror)
         now = clock.now_ms()
         return [stamped(lead, NAME, now) for lead in matched]

@@ -5,7 +5,9 @@ an upsert replaces the whole owner and a tombstone removes it, so a replay
 after a crash converges to the same state. Each change bumps the directory's
 version, which is how assign workers notice it within a second. An event
 that cannot be read goes to leads.dlq with the stage name; Redis being down
-stops the stage and the event is retried after the restart.
+stops the stage and the event is retried after the restart. A Redis that
+comes back empty is refilled from the start of the topic before the stage
+consumes again (:mod:`streams.state_rebuild`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any, Protocol
 
 from processors.errors import DependencyUnavailable, InvalidLead
 from processors.owners.models import Owner
-from processors.ports import Clock
+from processors.ports import Clock, SystemClock
 from streams import dlq, metrics, topics
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
+from streams.state_rebuild import StatePlan, StateRebuild
 
 NAME = "owner-sync"
 INPUTS: tuple[str, ...] = (topics.OWNERS,)
@@ -42,9 +45,16 @@ class OwnerSyncStep:
     clock: Clock
 
     def __call__(self, message: Message) -> Routed | None:
+        metrics.RECORDS_IN.labels(NAME).inc()
+        routed = self.apply(message)
+        if routed is None:
+            metrics.LAST_PROCESSED.labels(NAME).set(time.time())
+        return routed
+
+    def apply(self, message: Message) -> Routed | None:
+        """Writes one event to the directory (a rebuild replays through here too)."""
         from streams import owner_events
 
-        metrics.RECORDS_IN.labels(NAME).inc()
         try:
             owner = owner_events.decode(message.value, message.headers)
             if owner is None and not message.key:
@@ -76,7 +86,6 @@ class OwnerSyncStep:
                     f"the owner directory in Redis is unreachable: {error}"
                 ) from error
             raise
-        metrics.LAST_PROCESSED.labels(NAME).set(time.time())
         return None
 
 
@@ -86,6 +95,29 @@ def build_step(settings: Settings, clock: Clock, directory: OwnerWriter | None =
 
         directory = RedisOwnerDirectory.from_settings(settings)
     return OwnerSyncStep(settings, directory, clock)
+
+
+def state_plan(settings: Settings, directory: OwnerWriter | None = None) -> StatePlan:
+    """The owner directory is this stage's to rebuild from the compacted owners topic."""
+    from streams.adapters.redis_state_marker import StateMarker
+
+    step = build_step(settings, SystemClock(), directory)
+
+    def apply(batch: list[Message]) -> None:
+        for message in batch:
+            step.apply(message)  # an unreadable event was dead-lettered when it first came
+
+    return StatePlan(
+        rebuilds=[
+            StateRebuild(
+                NAME,
+                StateMarker.from_settings(settings, "owners"),
+                settings,
+                [topics.name(settings, topics.OWNERS)],
+                apply,
+            )
+        ]
+    )
 
 
 def wire(app: Any, settings: Settings, step: OwnerSyncStep) -> None:
