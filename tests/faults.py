@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -240,3 +243,44 @@ def summary(outcomes: Outcomes) -> str:
         codes[f"{record['stage']}:{record['error_code']}"] += 1
     duplicates = sum(len(events) - 1 for events in outcomes.assigned.values())
     return json.dumps({"assigned": len(outcomes.assigned), "duplicates": duplicates, "dead": dict(codes)})
+
+
+class OwnRedis:
+    """A Redis server of the test's own on a free loopback port, with no persistence.
+
+    Stopping and starting it again is a Redis restart that loses everything, as
+    a Redis without persistence does in production; the shared Redis on 6379 is
+    never touched.
+    """
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OwnRedis:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed"
+        self._process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        wait_until(lambda: _answers(client), f"the test's Redis on port {self.port}", 20)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+        self._process = None
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from streams import topics
+from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests.integration.conftest import PipelineProbe, make_settings
 from tests.services import Services
@@ -43,7 +44,8 @@ def reloading(
     _save(rules, RULES.format(queue="first"), 0)
     settings = make_settings(infra, rules_file=str(rules), rules_reload_seconds=0.5)
     assert all(r.status != "failed" for r in topics.create_topics(settings))
-    supervisor = Supervisor(settings, ["normalize", "enrich", "match", "segment", "assign"])
+    # owner-sync and crm-sync too: match and assign hold leads until Redis holds owners and the CRM.
+    supervisor = Supervisor(settings, list(STAGES))
     supervisor.start()
     probe = PipelineProbe(settings)
     try:
