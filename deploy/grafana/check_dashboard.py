@@ -37,10 +37,12 @@ COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadro
             # assign stage: routing rules, owners and fairness
             "leadroute_rules_reloads_total", "leadroute_route_matches_total",
             "leadroute_owner_skips_total", "leadroute_assignment_fallbacks_total",
-            "leadroute_owner_expected_share_total", "leadroute_owner_placements_total"]
+            "leadroute_owner_expected_share_total", "leadroute_owner_placements_total",
+            # state rebuilt after Redis came back empty
+            "leadroute_state_rebuilds_total", "leadroute_state_rebuild_records_total"]
 GAUGES = ["leadroute_consumer_lag", "leadroute_input_stalled", "leadroute_last_processed_timestamp_seconds",
           "leadroute_stage_info", "leadroute_firmographics_circuit_open",
-          "leadroute_crm_mirror_records", "leadroute_rules_version_info"]
+          "leadroute_crm_mirror_records", "leadroute_rules_version_info", "leadroute_state_missing"]
 HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
               "leadroute_firmographics_request_seconds",
               # match and assign
