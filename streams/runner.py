@@ -144,10 +144,10 @@ def prepare_state(settings: Settings, stage: str, app: Application) -> StateWatc
     if plan_for is None:
         return None
     plan = plan_for(settings)
+    if plan.gate is not None:  # first: a rebuild may need what the gate waits for (assign: owners)
+        plan.gate.wait_ready(limit_s=float("inf"))
     for rebuild in plan.rebuilds:
         rebuild.ensure()
-    if plan.gate is not None:
-        plan.gate.wait_ready(limit_s=float("inf"))
     if not plan.rebuilds:
         return None
     watch = StateWatch(stage, plan.rebuilds, settings.state_check_seconds, on_lost=lambda _: app.stop())

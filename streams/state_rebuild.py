@@ -61,8 +61,9 @@ class StateRebuild:
     apply: Callable[[list[Message]], None]
     #: Where the replay starts (ms since the epoch); None for the beginning of each topic.
     since_ms: Callable[[], int | None] = lambda: None
-    #: Called once before a rebuild writes anything (e.g. to drop half-written state).
+    #: Called once before a rebuild reads anything back, and once after it read everything.
     before: Callable[[], None] | None = None
+    after: Callable[[], None] | None = None
 
     @property
     def keyspace(self) -> str:
@@ -123,6 +124,8 @@ class StateRebuild:
                 self.apply(batch)
                 count += len(batch)
                 records.inc(len(batch))
+            if self.after is not None:
+                self.after()
             finished = self.marker.finish(token)
         except Exception:
             metrics.STATE_REBUILDS.labels(self.stage, self.keyspace, "failed").inc()
@@ -194,13 +197,21 @@ class StateGate:
     markers: Sequence[StateMarker]
     limit_s: float
     poll_s: float = 0.25
+    #: The stage's own keyspaces: found missing, the stage stops at once to rebuild them.
+    owned: Sequence[StateMarker] = ()
 
     def wait_ready(self, limit_s: float | None = None) -> None:
         limit = self.limit_s if limit_s is None else limit_s
         deadline = time.monotonic() + limit
-        for marker in self.markers:
+        for marker in (*self.owned, *self.markers):
             while True:
                 status = marker.status()
+                if status is StateStatus.MISSING and marker in self.owned:
+                    _set_missing(marker.keyspace, True)
+                    raise DependencyUnavailable(
+                        f"Redis lost {WHAT[marker.keyspace]} (it restarted empty); stopping to rebuild it "
+                        "from the topics at restart"
+                    )
                 ready = status is StateStatus.READY
                 _set_missing(marker.keyspace, not ready)
                 if ready:

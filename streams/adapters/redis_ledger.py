@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -70,6 +70,7 @@ from processors.errors import DependencyUnavailable
 from processors.models import Assignment
 from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Skip
 from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
+from processors.routing.recount import OwnerCounts
 from streams.settings import Settings
 
 ASSIGN = r"""
@@ -689,6 +690,21 @@ class RedisAssignmentLedger:
             return 0
         try:
             return sum(1 for stored in pipe.execute() if stored)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
+
+    def restore_counts(self, counts: Mapping[str, OwnerCounts]) -> int:
+        """Writes owners' recounted hour, day and week counts where Redis holds none (see recount)."""
+        if not counts:
+            return 0
+        pipe = self._client.pipeline(transaction=False)
+        for owner_id, c in counts.items():
+            stored = (
+                f"{c.hour}|{c.hour_n}|{c.day}|{c.day_n}|{c.day_pool}|{c.week}|{c.week_n}|{c.week_pool}|-1|0"
+            )
+            pipe.hsetnx(self._state, owner_id, stored)
+        try:
+            return sum(1 for written in pipe.execute() if written)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 

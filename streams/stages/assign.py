@@ -23,6 +23,7 @@ from processors.lead import stamped
 from processors.models import Assignment, Lead
 from processors.ports import Clock, SystemClock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult
+from processors.routing.recount import Recount
 from processors.rules import RuleSet
 from streams import metrics, topics
 from streams.assignment_writer import AssignmentWriter
@@ -100,20 +101,36 @@ def rules_source_for(settings: Settings, *, check_topics: bool = True) -> RulesS
     )
 
 
-def owners_gate(settings: Settings) -> StateGate:
+def owners_gate(settings: Settings, *, own: bool = False) -> StateGate:
+    """Waits for the owner directory; with ``own``, also stops when the ledger itself was lost."""
     from streams.adapters.redis_state_marker import StateMarker
 
-    return StateGate(NAME, [StateMarker.from_settings(settings, "owners")], settings.state_wait_limit())
+    return StateGate(
+        NAME,
+        [StateMarker.from_settings(settings, "owners")],
+        settings.state_wait_limit(),
+        owned=[StateMarker.from_settings(settings, "assign")] if own else (),
+    )
 
 
 def state_plan(settings: Settings) -> StatePlan:
-    """Remembered decisions are this stage's to rebuild (from recent leads.assigned); owners it waits for."""
+    """Remembered decisions and owners' counts are this stage's to rebuild; owners it waits for.
+
+    The gate runs first, so the owners are back when the counts are recounted in
+    their own time zones.
+    """
     from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.adapters.redis_owners import RedisOwnerDirectory
     from streams.adapters.redis_state_marker import StateMarker
 
     ledger = RedisAssignmentLedger.from_settings(settings)
+    directory = RedisOwnerDirectory.from_settings(settings)
     codec = AvroCodec("Assignment")
     clock = SystemClock()
+    recount: list[Recount] = []
+
+    def start() -> None:
+        recount[:] = [Recount(directory.fresh(), clock.now_ms())]
 
     def apply(batch: list[Message]) -> None:
         events = []
@@ -123,6 +140,11 @@ def state_plan(settings: Settings) -> StatePlan:
             except Exception:  # noqa: BLE001 - not ours to judge here; a foreign record is skipped
                 continue
         ledger.remember(events, clock.now_ms())
+        for event in events:
+            recount[0].add(event)
+
+    def finish() -> None:
+        ledger.restore_counts(recount[0].counts)
 
     def since_ms() -> int:
         return clock.now_ms() - int(settings.ledger_rebuild_hours * 3_600_000)
@@ -136,6 +158,8 @@ def state_plan(settings: Settings) -> StatePlan:
                 [topics.name(settings, topics.ASSIGNED)],
                 apply,
                 since_ms=since_ms,
+                before=start,
+                after=finish,
             )
         ],
         gate=owners_gate(settings),
@@ -178,7 +202,11 @@ def build_step(
         owners = RedisOwnerDirectory.from_settings(settings)
     source = rules or rules_source_for(settings)
     ready_ledger, ready_owners = ledger, owners
-    gate = state_gate if state_gate is not None else (owners_gate(settings) if default_owners else None)
+    gate = (
+        state_gate
+        if state_gate is not None
+        else (owners_gate(settings, own=True) if default_owners else None)
+    )
     reader = ProjectedLeadReader()
     writer = AssignmentWriter()
 

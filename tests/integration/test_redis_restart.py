@@ -12,7 +12,9 @@ it. Afterwards:
 * leads at CRM accounts still match them: crm-sync rebuilt the mirror from the
   CRM topics without a manual step;
 * a lead decided before the restart and delivered again keeps its first owner,
-  from the decisions the assign stage read back from leads.assigned.
+  from the decisions the assign stage read back from leads.assigned, and each
+  owner's counts (caps) are counted again from those events: the ledger ends
+  with one count per lead each owner got, before the wipe and after.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -144,6 +147,7 @@ def test_redis_restarting_empty_loses_no_lead_and_rebuilds_owners_crm_and_decisi
             for keyspace in ("owners", "crm", "assign")
         }
         owners_after = directory.fresh()
+        ledger_counts = faults.ledger_owner_counts(settings)
     finally:
         supervisor.stop()
         watcher.join(15)
@@ -174,6 +178,13 @@ def test_redis_restarting_empty_loses_no_lead_and_rebuilds_owners_crm_and_decisi
         first, again = outcomes.assigned[lead_id][0], outcomes.assigned[lead_id][-1]
         assert again["replayed"], f"{lead_id} was decided afresh after the wipe"
         assert again["decision_path"][:-1] == first["decision_path"]
+    to_owner = Counter(
+        events[0]["destination"]
+        for events in outcomes.assigned.values()
+        if events[0]["destination_type"] == "owner"
+    )
+    counted = {owner: n for owner, n in ledger_counts.items() if n}
+    assert counted == dict(to_owner), "the owners' counts were not recounted from leads.assigned"
     for lead_id, account in probes.items():
         event = outcomes.assigned[lead_id][0]
         crm = event["lead"]["crm"]

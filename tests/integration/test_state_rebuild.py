@@ -11,8 +11,10 @@ import pytest
 import redis
 
 from processors.errors import DependencyUnavailable
+from processors.owners.models import Owner
 from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
+from processors.routing.recount import Recount
 from streams import topics
 from streams.adapters.redis_ledger import RedisAssignmentLedger
 from streams.adapters.redis_owners import RedisOwnerDirectory
@@ -22,7 +24,17 @@ from streams.settings import Settings
 from streams.stages import owner_sync
 from streams.state_rebuild import StateGate
 from tests.integration.conftest import make_settings
-from tests.routing import demo_owners, router
+from tests.routing import demo_owners, router, rules
+
+ONE_OWNER_POOL = """
+version: 1
+defaults: {channel: sales, fallback: [{queue: triage}]}
+pools:
+  solo-pool: {strategy: round_robin, members: [solo]}
+routes:
+  - name: everyone
+    assign: {pool: solo-pool}
+"""
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +104,42 @@ def test_a_decision_read_back_from_its_event_replays_with_the_same_owner(
 
     stale = {**first, "lead_id": "rebuilt-2", "decided_at_ms": clock.now_ms() - 2 * 86_400_000}
     assert ledger.remember([stale], clock.now_ms()) == 0, "a decision older than the TTL came back"
+
+
+def test_recounted_counts_reach_the_ledger_and_caps_hold(client: redis.Redis) -> None:
+    prefix = f"leadroute-test-{uuid.uuid4().hex[:8]}"
+    ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=86_400)
+    clock = FrozenClock(1_796_000_000_000)
+    capped = Owner("solo", "Solo", cap_per_day=3)
+    routing = router(clock, ledger=ledger, owners=[capped], rule_set=rules(ONE_OWNER_POOL))
+    first = [
+        route_raw_lead(
+            {"lead_id": f"cap-{i}", "email": f"p{i}@example.org"},
+            received_at_ms=clock.now_ms(),
+            router=routing,
+        )  # type: ignore[arg-type]
+        for i in range(2)
+    ]
+    assert [a["destination"] for a in first] == ["solo", "solo"]
+    for key in client.scan_iter(match=f"{prefix}:*"):  # Redis restarted empty
+        client.delete(key)
+
+    recount = Recount({"solo": capped}, clock.now_ms())
+    for assignment in first:
+        recount.add(assignment)
+    assert ledger.restore_counts(recount.counts) == 1
+    assert ledger.restore_counts(recount.counts) == 0, "live counts were overwritten"
+    later = [
+        route_raw_lead(
+            {"lead_id": f"cap-new-{i}", "email": f"n{i}@example.org"},
+            received_at_ms=clock.now_ms(),
+            router=routing,
+        )  # type: ignore[arg-type]
+        for i in range(2)
+    ]
+    assert [a["destination"] for a in later] == ["solo", "triage"], (
+        "the daily cap forgot the leads before the wipe"
+    )
 
 
 def test_owner_sync_rebuilds_the_directory_from_the_owners_topic(infra: Any) -> None:
