@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -20,6 +19,7 @@ from streams.adapters.redis_ledger import RedisAssignmentLedger
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.adapters.redis_state_marker import StateMarker, StateStatus
 from streams.cli_owners import OwnerPublisher
+from streams.health import READINESS
 from streams.settings import Settings
 from streams.stages import owner_sync
 from streams.state_rebuild import StateGate
@@ -68,10 +68,17 @@ def test_a_wipe_during_a_rebuild_is_noticed(marker: StateMarker, client: redis.R
 
 def test_the_gate_holds_until_the_keyspace_is_ready(marker: StateMarker) -> None:
     gate = StateGate("assign", [marker], limit_s=10, poll_s=0.05)
-    threading.Timer(0.5, marker.mark_ready).start()
-    started = time.monotonic()
+    seen_while_waiting: list[dict[str, str]] = []
+
+    def come_back() -> None:
+        seen_while_waiting.append(READINESS.blockers())
+        marker.mark_ready()
+
+    threading.Timer(0.5, come_back).start()
     gate.wait_ready()
-    assert time.monotonic() - started >= 0.4, "the gate let a batch through before the owners were back"
+    assert seen_while_waiting, "the gate let a batch through before the owners were back"
+    assert "owner directory" in seen_while_waiting[0].get("state:owners", ""), "/healthz did not say why"
+    assert "state:owners" not in READINESS.blockers(), "still unready after the owners came back"
 
 
 def test_the_gate_gives_up_with_a_sentence(marker: StateMarker) -> None:
