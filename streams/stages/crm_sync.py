@@ -12,8 +12,10 @@ refilled from the start of the topics before the stage consumes again
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,19 +73,13 @@ class CrmSyncStep:
                 )
         except InvalidLead as error:
             return dead_letter(NAME, message, error, self.clock)
-        try:
+        with _mirror_writes():
             if record is None:
                 self.mirror.delete(kind, message.key.decode("utf-8", "replace"))  # type: ignore[arg-type, union-attr]
                 metrics.CRM_SYNC_EVENTS.labels(kind, "delete").inc()
             else:
                 self.mirror.upsert(kind, record)  # type: ignore[arg-type]
                 metrics.CRM_SYNC_EVENTS.labels(kind, "upsert").inc()
-        except DependencyUnavailable:
-            raise
-        except Exception as error:
-            if _is_redis_error(error):
-                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
-            raise
         return None
 
     def apply_many(self, batch: list[Message]) -> None:
@@ -107,14 +103,8 @@ class CrmSyncStep:
                 changes.append((kind, record["id"], record))
             elif message.key:
                 changes.append((kind, message.key.decode("utf-8", "replace"), None))
-        try:
+        with _mirror_writes():
             upsert_many(changes)
-        except DependencyUnavailable:
-            raise
-        except Exception as error:
-            if _is_redis_error(error):
-                raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
-            raise
         self._sizes_at = 0.0
         self.refresh_sizes()
 
@@ -133,10 +123,17 @@ class CrmSyncStep:
             log.debug("could not read mirror sizes: %s", error)
 
 
-def _is_redis_error(error: Exception) -> bool:
+@contextlib.contextmanager
+def _mirror_writes() -> Iterator[None]:
+    """Redis failing under a write stops the stage (exit 5) rather than dead-lettering the event."""
     import redis
 
-    return isinstance(error, redis.RedisError | OSError)
+    try:
+        yield
+    except DependencyUnavailable:
+        raise
+    except (redis.RedisError, OSError) as error:
+        raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
 
 
 def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None = None) -> CrmSyncStep:

@@ -113,20 +113,24 @@ def test_a_decision_read_back_from_its_event_replays_with_the_same_owner(
     assert ledger.remember([stale], clock.now_ms()) == 0, "a decision older than the TTL came back"
 
 
+def _route_new(routing: Any, clock: FrozenClock, name: str, count: int) -> list[Any]:
+    return [
+        route_raw_lead(
+            {"lead_id": f"{name}-{i}", "email": f"{name}{i}@example.org"},  # type: ignore[arg-type]
+            received_at_ms=clock.now_ms(),
+            router=routing,
+        )
+        for i in range(count)
+    ]
+
+
 def test_recounted_counts_reach_the_ledger_and_caps_hold(client: redis.Redis) -> None:
     prefix = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=86_400)
     clock = FrozenClock(1_796_000_000_000)
     capped = Owner("solo", "Solo", cap_per_day=3)
     routing = router(clock, ledger=ledger, owners=[capped], rule_set=rules(ONE_OWNER_POOL))
-    first = [
-        route_raw_lead(
-            {"lead_id": f"cap-{i}", "email": f"p{i}@example.org"},
-            received_at_ms=clock.now_ms(),
-            router=routing,
-        )  # type: ignore[arg-type]
-        for i in range(2)
-    ]
+    first = _route_new(routing, clock, "cap", 2)
     assert [a["destination"] for a in first] == ["solo", "solo"]
     for key in client.scan_iter(match=f"{prefix}:*"):  # Redis restarted empty
         client.delete(key)
@@ -136,14 +140,7 @@ def test_recounted_counts_reach_the_ledger_and_caps_hold(client: redis.Redis) ->
         recount.add(assignment)
     assert ledger.restore_counts(recount.counts) == 1
     assert ledger.restore_counts(recount.counts) == 0, "live counts were overwritten"
-    later = [
-        route_raw_lead(
-            {"lead_id": f"cap-new-{i}", "email": f"n{i}@example.org"},
-            received_at_ms=clock.now_ms(),
-            router=routing,
-        )  # type: ignore[arg-type]
-        for i in range(2)
-    ]
+    later = _route_new(routing, clock, "cap-new", 2)
     assert [a["destination"] for a in later] == ["solo", "triage"], (
         "the daily cap forgot the leads before the wipe"
     )
