@@ -157,6 +157,13 @@ class IngestDecoder:
         buffer = io.BytesIO(data)
         try:
             decoded = fastavro.schemaless_reader(buffer, self.raw_codec.schema)
+        except UnicodeDecodeError:
+            # Say what to fix: the record's shape is right, one of its strings is not text.
+            raise InvalidLead(
+                "undecodable",
+                "The Avro RawLead has a string that is not valid UTF-8 text. Send every text field "
+                "as UTF-8.",
+            ) from None
         except Exception as error:  # noqa: BLE001
             raise InvalidLead(
                 "undecodable",

@@ -128,6 +128,17 @@ def _cesu_bytes(rng: random.Random) -> Hostile:
     return b'{"email":"a@b.co","company":"Acme \xed\xa0\x80"}', rng.choice((JSON, [])), "cesu_bytes"
 
 
+def _invalid_utf8(rng: random.Random) -> Hostile:
+    """Bytes no UTF-8 decoder accepts: stray continuation bytes, overlong forms, cut sequences, 0xFF."""
+    bad = rng.choice(
+        (b"\xff\xfe", b"\xc0\xaf", b"\xe2\x82", b"\x80abc", b"\xf8\x88\x80\x80\x80", b"\xf4\x90\x80\x80")
+    )
+    field = rng.choice((b"company", b"first_name", b"email", b"note"))
+    if rng.random() < 0.3:
+        return _avro_lead("XYZ").replace(b"XYZ", bad.ljust(3, b"x")[:3]), AVRO, "invalid_utf8"
+    return b'{"email":"a@b.co","' + field + b'":"Acme ' + bad + b'"}', rng.choice((JSON, [])), "invalid_utf8"
+
+
 def _avro_surrogate(rng: random.Random) -> Hostile:
     return _avro_lead("XYZ").replace(b"XYZ", b"\xed\xa0\x80"), AVRO, "avro_surrogate"
 
@@ -294,6 +305,7 @@ KINDS: dict[str, Generator] = {
     "surrogate_key": _surrogate_key,
     "surrogate_custom": _surrogate_custom,
     "cesu_bytes": _cesu_bytes,
+    "invalid_utf8": _invalid_utf8,
     "avro_surrogate": _avro_surrogate,
     "big_int": _big_int,
     "long_int": _long_int,
@@ -330,6 +342,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "surrogate_key": frozenset({"undecodable"}),
     "surrogate_custom": frozenset({"undecodable"}),
     "cesu_bytes": frozenset({"undecodable"}),
+    "invalid_utf8": frozenset({"undecodable"}),
     "avro_surrogate": frozenset({"undecodable"}),
     "big_int": frozenset({"schema_violation"}),
     "long_int": frozenset({ROUTED}),

@@ -246,6 +246,7 @@ def test_text_fields_of_exactly_the_limit_pass_and_one_more_does_not(outcomes: l
         ("surrogate_key", "lone UTF-16 surrogate"),
         ("surrogate_custom", "lone UTF-16 surrogate"),
         ("cesu_bytes", "not valid UTF-8"),
+        ("invalid_utf8", "UTF-8"),
         ("big_int", "digits long"),
         ("wrong_schema_avro", "RawLead"),
     ],
