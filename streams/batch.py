@@ -128,7 +128,7 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
     what owner-sync keeps there.
     """
     owners_file = owners_for(settings)
-    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings.redis_url)):
+    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings)):
         mirror = InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
         return InMemoryLedger(), mirror, StaticOwners(owners_file), "memory"
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
@@ -142,7 +142,7 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
         RedisAssignmentLedger.from_settings(settings),
         RedisCrmMirror.from_settings(settings),
         owners,
-        f"redis ({settings.redis_url})",
+        f"redis ({settings.redis_location()})",
     )
 
 

@@ -368,8 +368,8 @@ def bench_assign(settings: Settings, lead_count: int, workers: int, as_json: boo
     from streams import bench_assign as measurement
     from streams.embedded import redis_answers
 
-    if not redis_answers(settings.redis_url):
-        console.print(f"[red]Redis does not answer at {settings.redis_url}[/]")
+    if not redis_answers(settings):
+        console.print(f"[red]Redis does not answer at {settings.redis_location()}[/]")
         sys.exit(5)
     measurement.render(
         measurement.measure(settings, lead_count, settings.batch_size, workers=workers), as_json

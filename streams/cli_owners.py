@@ -134,7 +134,7 @@ def _current(settings: Settings) -> dict[str, Owner]:
     try:
         return dict(_directory(settings).fresh())
     except DependencyUnavailable as error:
-        _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_url} is unreachable: {error}")
+        _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_location()} is unreachable: {error}")
 
 
 def _change(settings: Settings, owner_id: str, change: Callable[[Owner], Owner], what: str) -> None:
@@ -342,7 +342,7 @@ def fairness(settings: Settings, as_json: bool) -> None:
     try:
         rows = RedisAssignmentLedger.from_settings(settings).fairness(wanted, now)  # type: ignore[arg-type]
     except DependencyUnavailable as error:
-        _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_url} is unreachable: {error}")
+        _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_location()} is unreachable: {error}")
     if as_json:
         click.echo(
             json.dumps(

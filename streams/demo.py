@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import fastavro
@@ -320,10 +320,18 @@ def measure_pipeline(
     """Start everything, publish synthetic leads, wait for each outcome, stop, summarise."""
     broker = None if external_kafka else embedded.start_broker()
     redis_server = None
-    redis_url = settings.redis_url
-    if not embedded.redis_answers(redis_url):
+    if not embedded.redis_answers(settings):
         redis_server = embedded.start_redis()
-        redis_url = redis_server.url
+        # The embedded server is plain Redis on loopback: no TLS, password or cluster.
+        settings = replace(
+            settings,
+            redis_url=redis_server.url,
+            redis_password=None,
+            redis_ssl_ca_certs=None,
+            redis_ssl_certfile=None,
+            redis_ssl_keyfile=None,
+            redis_cluster=False,
+        )
     run_id = uuid.uuid4().hex[:8]
     overrides: dict[str, Any] = {
         **DEMO_TUNING,
@@ -332,7 +340,6 @@ def measure_pipeline(
         # ...and routes with the example rules unless the user has their own.
         "rules_file": settings.rules_file or str(EXAMPLE_RULES),
         **(tuning or {}),
-        "redis_url": redis_url,
         "redis_prefix": f"leadroute-demo-{run_id}",
         "group_prefix": f"leadroute-demo-{run_id}",
     }
@@ -346,7 +353,7 @@ def measure_pipeline(
         if console is not None:
             console.print(
                 f"[bold]leadroute demo[/]: broker {settings.kafka_bootstrap}"
-                f"{' (embedded)' if broker else ''}, Redis {redis_url}"
+                f"{' (embedded)' if broker else ''}, Redis {settings.redis_location()}"
                 f"{' (embedded)' if redis_server else ''}, {settings.processing_guarantee}"
             )
         failed = [r for r in topics.create_topics(settings) if r.status == "failed"]
@@ -389,7 +396,7 @@ def measure_pipeline(
         else:
             from streams.adapters.redis_assignments import forget_prefix
 
-            forget_prefix(redis_url, settings.redis_prefix)
+            forget_prefix(settings, settings.redis_prefix)
     summary = summarise(tally, lead_count)
     summary["pipeline_ready_seconds"] = round(ready_after, 2)
     summary["crm_accounts"] = crm_loaded

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import redis
 
+from streams.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -90,7 +92,12 @@ def start_broker(
     return EmbeddedBroker(process=process, bootstrap=f"{host}:{port}")
 
 
-def redis_answers(url: str, timeout: float = 1.0) -> bool:
+def redis_answers(url: str | Settings, timeout: float = 1.0) -> bool:
+    """Whether Redis answers a PING; given settings, with their password, TLS and cluster choice."""
+    if isinstance(url, Settings):
+        from streams.redis_client import redis_answers as configured_redis_answers
+
+        return configured_redis_answers(url, timeout)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         return bool(client.ping())

@@ -21,6 +21,7 @@ from processors.enrichment.firmographics import CachedFirmographics, DatasetFirm
 from processors.enrichment.regions import RegionMap
 from processors.enrichment.titles import TitleClassifier
 from processors.ports import FirmographicsProvider
+from streams.redis_client import rate_limit_storage
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def http_provider(settings: Settings) -> FirmographicsProvider:
         if settings.firmographics_fields
         else {name: name for name in MAPPABLE_FIELDS}
     )
+    storage, storage_options = rate_limit_storage(settings)
     config = HttpProviderConfig(
         name=name,
         url_template=url,
@@ -116,7 +118,8 @@ def http_provider(settings: Settings) -> FirmographicsProvider:
         breaker_reset_s=settings.firmographics_breaker_reset,
         rate_limit_per_s=settings.firmographics_rate_limit,
         # Redis storage makes the per-second limit one budget for every enrich worker.
-        rate_limit_storage=settings.redis_url if settings.firmographics_rate_limit else "memory://",
+        rate_limit_storage=storage if settings.firmographics_rate_limit else "memory://",
+        rate_limit_storage_options=storage_options if settings.firmographics_rate_limit else {},
         rate_limit_key_prefix=settings.redis_prefix,
         field_map=field_map,
     )

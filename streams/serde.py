@@ -161,8 +161,7 @@ class IngestDecoder:
             # Say what to fix: the record's shape is right, one of its strings is not text.
             raise InvalidLead(
                 "undecodable",
-                "The Avro RawLead has a string that is not valid UTF-8 text. Send every text field "
-                "as UTF-8.",
+                "The Avro RawLead has a string that is not valid UTF-8 text. Send every text field as UTF-8.",
             ) from None
         except Exception as error:  # noqa: BLE001
             raise InvalidLead(

@@ -12,6 +12,7 @@ import re
 import socket
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
 
@@ -43,6 +44,17 @@ class Settings:
     kafka_ssl_ca_location: str | None = _setting(
         None, "LEADROUTE_KAFKA_SSL_CA_LOCATION", "CA certificate file for SSL."
     )
+    kafka_ssl_certificate_location: str | None = _setting(
+        None,
+        "LEADROUTE_KAFKA_SSL_CERTIFICATE_LOCATION",
+        "Client certificate (PEM) for SSL with client authentication (mutual TLS).",
+    )
+    kafka_ssl_key_location: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SSL_KEY_LOCATION", "Private key (PEM) of that client certificate."
+    )
+    kafka_ssl_key_password: str | None = _setting(
+        None, "LEADROUTE_KAFKA_SSL_KEY_PASSWORD", "Password of that private key.", secret=True
+    )
     kafka_config: str | None = _setting(
         None,
         "LEADROUTE_KAFKA_CONFIG",
@@ -55,6 +67,32 @@ class Settings:
     )
     redis_url: str = _setting(
         "redis://127.0.0.1:6379/0", "LEADROUTE_REDIS_URL", "Redis URL for routing state."
+    )
+    redis_password: str | None = _setting(
+        None,
+        "LEADROUTE_REDIS_PASSWORD",
+        "Redis AUTH password, kept out of LEADROUTE_REDIS_URL (wins over a password in the URL).",
+        secret=True,
+    )
+    redis_ssl_ca_certs: str | None = _setting(
+        None,
+        "LEADROUTE_REDIS_SSL_CA_CERTS",
+        "CA certificate file (PEM) that signs the Redis server's certificate; needs a rediss:// URL "
+        "(TLS). Unset: the system's CAs.",
+    )
+    redis_ssl_certfile: str | None = _setting(
+        None,
+        "LEADROUTE_REDIS_SSL_CERTFILE",
+        "Client certificate (PEM) for Redis TLS with client authentication; needs a rediss:// URL.",
+    )
+    redis_ssl_keyfile: str | None = _setting(
+        None, "LEADROUTE_REDIS_SSL_KEYFILE", "Private key (PEM) of that client certificate."
+    )
+    redis_cluster: bool = _setting(
+        False,
+        "LEADROUTE_REDIS_CLUSTER",
+        "The URL names a node of a Redis Cluster (true/false): connect with a cluster client, which "
+        "finds the other nodes. The cluster has one database, so the URL's must be 0.",
     )
     redis_prefix: str = _setting(
         "leadroute", "LEADROUTE_REDIS_PREFIX", "Prefix of every Redis key leadroute writes."
@@ -351,6 +389,22 @@ class Settings:
             raise ValueError("LEADROUTE_STATE_WAIT_SECONDS must be a positive number of seconds")
         if not 0 <= self.ledger_rebuild_hours <= 24 * 90:
             raise ValueError("LEADROUTE_LEDGER_REBUILD_HOURS must be between 0 and 2160 (90 days)")
+        scheme = urlsplit(self.redis_url).scheme.lower()
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("LEADROUTE_REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
+        if scheme != "rediss" and (
+            self.redis_ssl_ca_certs or self.redis_ssl_certfile or self.redis_ssl_keyfile
+        ):
+            raise ValueError(
+                "LEADROUTE_REDIS_SSL_* settings need a rediss:// LEADROUTE_REDIS_URL (Redis over TLS)"
+            )
+        if self.redis_cluster and (
+            scheme == "unix" or urlsplit(self.redis_url).path.strip("/") not in ("", "0")
+        ):
+            raise ValueError(
+                "LEADROUTE_REDIS_CLUSTER needs a redis:// or rediss:// URL of database 0 "
+                "(a cluster has no other)"
+            )
         if self.rules_reload_seconds <= 0:
             raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
@@ -388,6 +442,9 @@ class Settings:
             ("sasl.username", self.kafka_sasl_username),
             ("sasl.password", self.kafka_sasl_password),
             ("ssl.ca.location", self.kafka_ssl_ca_location),
+            ("ssl.certificate.location", self.kafka_ssl_certificate_location),
+            ("ssl.key.location", self.kafka_ssl_key_location),
+            ("ssl.key.password", self.kafka_ssl_key_password),
         ):
             if value:
                 config[key] = value
@@ -426,15 +483,70 @@ class Settings:
         return config
 
     def public_view(self) -> dict[str, Any]:
-        """Settings with secrets masked, for logs and ``leadroute config``."""
+        """Settings with secrets masked, for logs and ``leadroute config``.
+
+        Secrets also hide inside other settings: a password in a URL, a
+        ``sasl.password`` in the pass-through Kafka settings, an API key in a
+        query string. Those parts are masked and the rest is kept, so the view
+        still shows where each client connects.
+        """
         view: dict[str, Any] = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
-            view[spec.name] = "***" if spec.metadata["secret"] and value else value
+            if spec.metadata["secret"] and value:
+                value = MASK
+            elif spec.name == "kafka_config" and value:
+                value = masked_kafka_config(value)
+            elif spec.name.endswith("_url") and isinstance(value, str):
+                value = redacted_url(value)
+            view[spec.name] = value
         return view
+
+    def redis_location(self) -> str:
+        """Where Redis is, for messages to a person: the URL without its password."""
+        return redacted_url(self.redis_url) + (" (cluster)" if self.redis_cluster else "")
 
 
 SETTINGS_FIELDS = tuple(fields(Settings))
+
+MASK = "***"
+
+#: Pass-through Kafka settings whose values are secrets: passwords, OAuth client secrets, keys in PEM,
+#: and the OAUTHBEARER config string (it may hold a client secret).
+_SECRET_KAFKA_KEY = re.compile(r"password|secret|key\.pem|sasl\.oauthbearer\.config|sasl\.jaas", re.I)
+#: Query parameters that carry credentials in provider URLs.
+_SECRET_QUERY_NAME = re.compile(r"key|token|secret|password|passwd|pwd|sig|auth|credential", re.I)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` with the password of its user part and credential-like query values masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, has_password, _ = userinfo.partition(":")
+        # redis://secret@host puts the password where the user name goes.
+        netloc = f"{user}:{MASK}@{host}" if has_password else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        query = "&".join(
+            f"{name}={MASK}" if sep and _SECRET_QUERY_NAME.search(name) else f"{name}{sep}{value}"
+            for name, sep, value in pairs
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def masked_kafka_config(text: str) -> str:
+    """LEADROUTE_KAFKA_CONFIG with the values of secret keys masked."""
+    pairs = []
+    for pair in text.split(","):
+        key, sep, _ = pair.partition("=")
+        pairs.append(f"{key}{sep}{MASK}" if sep and _SECRET_KAFKA_KEY.search(key) else pair)
+    return ",".join(pairs)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

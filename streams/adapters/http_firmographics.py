@@ -101,6 +101,8 @@ class HttpProviderConfig:
     breaker_reset_s: float = 30.0
     rate_limit_per_s: float = 0
     rate_limit_storage: str = field(default="memory://", repr=False)
+    #: Connection options for a Redis storage (AUTH password, TLS files), passed to redis-py.
+    rate_limit_storage_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: Prefix of the rate-limit keys when the storage is Redis (like every leadroute key).
     rate_limit_key_prefix: str = "leadroute"
     not_found_statuses: frozenset[int] = frozenset({404})
@@ -506,6 +508,7 @@ class HttpFirmographicsProvider:
                 # A slow limit store must not eat the look-up's budget; it fails open instead.
                 self._store_timeout_s = min(0.25, config.timeout_s / 4)
                 options = {
+                    **config.rate_limit_storage_options,
                     "key_prefix": f"{config.rate_limit_key_prefix}:ratelimit",
                     "socket_timeout": self._store_timeout_s,
                     "socket_connect_timeout": self._store_timeout_s,
@@ -529,7 +532,7 @@ class HttpFirmographicsProvider:
         if self._owns_client:
             self._client.close()
         connection = getattr(self._limit_storage, "storage", None)
-        if isinstance(connection, redis.Redis):
+        if isinstance(connection, redis.Redis | redis.RedisCluster):
             connection.close()
 
     @property

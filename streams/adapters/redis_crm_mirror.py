@@ -98,6 +98,7 @@ from processors.crm.models import (
     RecordKind,
 )
 from processors.errors import DependencyUnavailable
+from streams.redis_client import redis_client
 from streams.settings import Settings
 
 #: One letter per kind in key names.
@@ -758,7 +759,7 @@ class RedisCrmMirror:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisCrmMirror:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        client = redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
         return cls(client, prefix=settings.redis_prefix, max_candidates=settings.match_name_candidates)
 
     def records_key(self, kind: RecordKind) -> str:

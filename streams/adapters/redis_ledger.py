@@ -71,6 +71,7 @@ from processors.models import Assignment
 from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Skip
 from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
 from processors.routing.recount import OwnerCounts
+from streams.redis_client import redis_client
 from streams.settings import Settings
 
 ASSIGN = r"""
@@ -644,9 +645,7 @@ class RedisAssignmentLedger:
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis | None = None) -> RedisAssignmentLedger:
-        client = client or redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
-        )
+        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
         return cls(client, prefix=settings.redis_prefix, decision_ttl_s=settings.assignment_ttl_days * 86_400)
 
     def assign_many(self, requests: Sequence[AssignRequest]) -> list[AssignResult]:

@@ -24,6 +24,7 @@ import redis
 
 from processors.errors import DependencyUnavailable
 from processors.owners.models import Owner, owner_from_record, owner_to_record
+from streams.redis_client import redis_client
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,7 @@ class RedisOwnerDirectory:
 
     @classmethod
     def from_settings(cls, settings: Settings, client: redis.Redis | None = None) -> RedisOwnerDirectory:
-        client = client or redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
-        )
+        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
         return cls(client, prefix=settings.redis_prefix)
 
     # --- read side (assign workers, the CLI) ---

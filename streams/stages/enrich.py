@@ -40,10 +40,10 @@ def build_enricher_for(settings: Settings) -> Enricher:
 
     client = None
     if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:
-        import redis
+        from streams.redis_client import redis_client
 
-        client = redis.Redis.from_url(
-            settings.redis_url,
+        client = redis_client(
+            settings,
             socket_timeout=_CACHE_SOCKET_TIMEOUT_S,
             socket_connect_timeout=_CACHE_SOCKET_TIMEOUT_S,
         )
