@@ -21,6 +21,74 @@ from streams.settings import Settings
 RedisClient = redis.Redis | RedisCluster
 
 
+class ScriptingClusterPipeline:
+    """A Redis Cluster pipeline that runs registered Lua scripts as redis-py's plain pipeline does.
+
+    redis-py refuses ``evalsha`` on a cluster pipeline, and its ``Script`` objects
+    call exactly that; yet EVALSHA routes by its keys' slot like any keyed
+    command, and every leadroute script keeps its keys under one hash tag. So
+    EVALSHA is queued as a plain command, and before the pipeline runs, the
+    scripts it uses are checked on every primary (SCRIPT EXISTS) and loaded where
+    missing (SCRIPT LOAD), as the plain pipeline does. Everything else is the
+    cluster pipeline's own.
+    """
+
+    def __init__(self, pipeline: Any, client: LeadrouteCluster) -> None:
+        self._pipeline = pipeline
+        self._client = client
+        self._shas: set[str] = set()
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> ScriptingClusterPipeline:
+        self._shas.add(sha)
+        self._pipeline.execute_command("EVALSHA", sha, numkeys, *keys_and_args)
+        return self
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        known = [sha for sha in self._shas if sha in self._client.scripts]
+        if known:
+            for sha, exists in zip(known, self._client.script_exists(*known), strict=True):
+                if not exists:
+                    self._client.script_load(self._client.scripts[sha])
+        self._shas.clear()
+        return list(self._pipeline.execute(raise_on_error=raise_on_error))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pipeline, name)
+
+    def __enter__(self) -> ScriptingClusterPipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pipeline.reset()
+
+
+class LeadrouteCluster(RedisCluster):
+    """A cluster client whose pipelines run the scripts registered on it (see ScriptingClusterPipeline)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scripts: dict[str, Any] = {}
+
+    def register_script(self, script: Any) -> Any:
+        registered = super().register_script(script)
+        self.scripts[registered.sha] = script
+        return registered
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        return ScriptingClusterPipeline(super().pipeline(transaction, shard_hint), self)
+
+
+def connection_pool_for(client: Any, key: str) -> Any:
+    """The connection pool that serves ``key``: the client's own, or on a cluster its slot's primary's.
+
+    For code that talks to connections directly (the CRM look-up streams its
+    replies); on a cluster every key of one hash tag is on one node.
+    """
+    if isinstance(client, RedisCluster):
+        return client.get_node_from_key(key).redis_connection.connection_pool
+    return client.connection_pool
+
+
 def redis_options(settings: Settings) -> dict[str, Any]:
     """Connection options beyond the URL: the AUTH password and the TLS files."""
     options: dict[str, Any] = {}
@@ -56,7 +124,7 @@ def redis_client(
     }
     url = connect_url(settings)
     if settings.redis_cluster:
-        return RedisCluster.from_url(url, **options)
+        return LeadrouteCluster.from_url(url, **options)
     return redis.Redis.from_url(url, **options)
 
 

@@ -98,7 +98,7 @@ from processors.crm.models import (
     RecordKind,
 )
 from processors.errors import DependencyUnavailable
-from streams.redis_client import redis_client
+from streams.redis_client import connection_pool_for, redis_client
 from streams.settings import Settings
 
 #: One letter per kind in key names.
@@ -932,7 +932,7 @@ class RedisCrmMirror:
         key = self.records_key("account")
         commands = [("EVALSHA", self._lookup_sha, 1, key, *self._lookup_args(q)) for q in queries]
         chunks = [commands[i : i + _IN_FLIGHT] for i in range(0, len(commands), _IN_FLIGHT)]
-        pool = self._reader.connection_pool
+        pool = connection_pool_for(self._reader, key)
         connection = pool.get_connection()
         failure: redis.ResponseError | None = None
         try:

@@ -213,7 +213,7 @@ def test_the_cluster_setting_makes_a_cluster_client_and_a_cluster_rate_limit_sto
             made.append((url, options))
             return "a cluster client"
 
-    monkeypatch.setattr("streams.redis_client.RedisCluster", Cluster)
+    monkeypatch.setattr("streams.redis_client.LeadrouteCluster", Cluster)
     assert redis_client(settings) == "a cluster client"
     assert made[0][0] == "rediss://127.0.0.1:7000/0"
     assert made[0][1]["password"] == REDIS_PASSWORD and made[0][1]["ssl_ca_certs"] == "/etc/redis/ca.pem"
