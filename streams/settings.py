@@ -389,6 +389,7 @@ class Settings:
             raise ValueError("LEADROUTE_STATE_WAIT_SECONDS must be a positive number of seconds")
         if not 0 <= self.ledger_rebuild_hours <= 24 * 90:
             raise ValueError("LEADROUTE_LEDGER_REBUILD_HOURS must be between 0 and 2160 (90 days)")
+        parse_kafka_config(self.kafka_config)  # refused at load, not when the first client is built
         scheme = urlsplit(self.redis_url).scheme.lower()
         if scheme not in ("redis", "rediss", "unix"):
             raise ValueError("LEADROUTE_REDIS_URL must start with redis://, rediss:// (TLS) or unix://")
@@ -562,13 +563,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def parse_kafka_config(text: str | None) -> dict[str, str]:
     """``key=value,key=value`` → dict; refuses a malformed pair with a clear reason."""
     config: dict[str, str] = {}
-    for pair in (text or "").split(","):
+    for number, pair in enumerate((text or "").split(","), start=1):
         pair = pair.strip()
         if not pair:
             continue
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"LEADROUTE_KAFKA_CONFIG entry {pair!r} is not key=value")
+            # Not echoed: a mistyped "sasl.password:…" would print the password.
+            raise ValueError(
+                f"LEADROUTE_KAFKA_CONFIG entry {number} is not key=value (not shown: it may hold a secret)"
+            )
         config[key.strip()] = value.strip()
     return config
 

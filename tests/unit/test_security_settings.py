@@ -275,6 +275,12 @@ def test_masked_kafka_config() -> None:
     )
 
 
+def test_a_malformed_kafka_setting_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"LEADROUTE_KAFKA_CONFIG": f"linger.ms=5,sasl.password:{SASL_PASSWORD}"})
+    assert "entry 2" in str(refused.value) and SASL_PASSWORD not in str(refused.value)
+
+
 def test_every_secret_setting_is_marked_secret() -> None:
     secret = {spec.name for spec in SETTINGS_FIELDS if spec.metadata["secret"]}
     assert {
