@@ -284,3 +284,14 @@ def _answers(client: redis.Redis) -> bool:
         return bool(client.ping())
     except redis.RedisError:
         return False
+
+
+def publish_crm(settings: Settings, accounts: int, seed: int = 7, timeout: float = 120.0) -> int:
+    """Publish a synthetic CRM (as the demo does) and wait until crm-sync mirrors it; returns accounts.
+
+    With a CRM the match stage does its real work (name look-ups, typo variants)
+    instead of answering from an empty mirror.
+    """
+    from streams.demo import _load_crm
+
+    return _load_crm(settings, accounts, seed, time.monotonic() + timeout, None)

@@ -365,6 +365,12 @@ def lookup_tokens(name: str) -> tuple[str, ...]:
 
 #: Words shorter than this get no typo variants: a short word one letter off is another word.
 TYPO_MIN_LENGTH = 5
+#: Nor do longer ones: no company's word is this long ("Donaudampfschifffahrtsgesellschaft" is 34),
+#: and a word of n letters has 2n variants of n letters each, built inside Redis's single thread.
+#: A 10,000-letter "company" kept the look-up script busy for seconds, past the stage's timeout.
+TYPO_MAX_LENGTH = 40
+#: At most this many words of one name get variants: names have a handful, a hostile one thousands.
+TYPO_MAX_WORDS = 16
 
 
 def _words(name: str) -> list[str]:
@@ -375,17 +381,19 @@ def _words(name: str) -> list[str]:
 def typo_words(name: str) -> tuple[str, ...]:
     """The words of the name a typo may hide in, for :attr:`MatchQuery.typo_words`.
 
-    Words of five letters or more that are not abbreviations or umbrella words
-    (those have their own spellings), and only ASCII ones (the Redis mirror
-    builds the variants bytewise). A mirror tries a word's variants only when
-    no account carries the word, so a name spelled as in the CRM costs nothing.
+    Words of five to forty letters that are not abbreviations or umbrella words
+    (those have their own spellings), only ASCII ones (the Redis mirror builds
+    the variants bytewise), and the first sixteen of them: the cost of a
+    look-up stays bounded whatever a sender puts in the company field. A mirror
+    tries a word's variants only when no account carries the word, so a name
+    spelled as in the CRM costs nothing.
     """
     return tuple(
         word
         for word in dict.fromkeys(_words(name) + _words(transliterate(name)))
-        if len(word) >= TYPO_MIN_LENGTH
+        if TYPO_MIN_LENGTH <= len(word) <= TYPO_MAX_LENGTH
         and word.isascii()
         and word not in ABBREVIATIONS
         and word not in _ALIASES
         and word not in NOISE_WORDS
-    )
+    )[:TYPO_MAX_WORDS]

@@ -3,9 +3,10 @@
 The unit suite (tests/unit/test_hostile_input.py) runs the stage steps in one
 process; this runs the real thing: ``tests/hostile.py``'s messages published to
 leads.raw of a pipeline of the test's own (own topics, groups and Redis prefix),
-every stage in its own process under the supervisor, routing with the example
-rules and team. Each message carries a header with its index, which every stage
-carries on (and the DLQ envelope keeps), so each one is followed to its end:
+every stage in its own process under the supervisor, matching against a
+synthetic CRM and routing with the example rules and team. Each message
+carries a header with its index, which every stage carries on (and the DLQ
+envelope keeps), so each one is followed to its end:
 
 * every message is on leads.assigned or leads.dlq, exactly once: nothing lost;
 * each ends as its kind should (routed, or dead-lettered with the expected
@@ -53,6 +54,8 @@ from tests.stage_logs import LoggedSupervisor
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 SEED = 20_261_207
+#: A CRM for the match stage to search, so hostile company names meet real look-ups.
+CRM_ACCOUNTS = 500
 #: Carried through every stage on the Kafka headers, and kept in the DLQ envelope.
 INDEX_HEADER = "x-hostile-index"
 
@@ -159,6 +162,7 @@ def test_hostile_messages_through_the_broker_never_crash_or_stall_a_stage(
         team = faults.publish_team(settings)
         directory = RedisOwnerDirectory.from_settings(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 120)
+        accounts = faults.publish_crm(settings, CRM_ACCOUNTS, timeout=180)
         began = time.monotonic()
         assert publish(settings, messages) == 0, "the producer could not flush every message"
         published_s = time.monotonic() - began
@@ -176,13 +180,21 @@ def test_hostile_messages_through_the_broker_never_crash_or_stall_a_stage(
     _delete_topics(settings)
 
     by_code = Counter(where for ends in endings.ends.values() for where, _ in ends[:1])
+    by_stage = Counter(
+        f"{record['stage']}:{where}"
+        for ends in endings.ends.values()
+        for where, record in ends[:1]
+        if where != ROUTED
+    )
     figures = {
         "messages": count,
+        "crm_accounts": accounts,
         "publish_s": round(published_s, 2),
         "drain_s": round(drained_s, 2),
         "messages_per_s": round(count / drained_s, 1),
         "routed": by_code.get(ROUTED, 0),
         "dead_lettered": dict(sorted((c, n) for c, n in by_code.items() if c != ROUTED)),
+        "dead_lettered_by_stage": dict(sorted(by_stage.items())),
     }
     print(f"\nhostile input through the broker: {json.dumps(figures)}")
     for name, value in figures.items():
