@@ -122,6 +122,21 @@ def firmographics(settings: Settings, url_template: str) -> int:
     return 6
 
 
+def state_markers(settings: Settings) -> int:
+    """The markers that tell a wiped Redis from a ready one: claim, extend, finish, in their slots."""
+    from streams.adapters.redis_state_marker import KEYSPACES, StateMarker, StateStatus
+
+    for keyspace in KEYSPACES:
+        marker = StateMarker.from_settings(settings, keyspace)
+        assert marker.status() is StateStatus.MISSING
+        token = marker.claim(60)
+        assert token is not None and marker.claim(60) is None
+        assert marker.status() is StateStatus.REBUILDING
+        assert marker.extend(token, 60) and marker.finish(token)
+        assert marker.status() is StateStatus.READY
+    return len(KEYSPACES)
+
+
 def forget(settings: Settings) -> int:
     """Everything the tour wrote goes, through the settings-built client (all nodes of a cluster)."""
     client = redis_client(settings)

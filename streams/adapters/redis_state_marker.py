@@ -28,6 +28,7 @@ from typing import Any
 import redis
 
 from processors.errors import DependencyUnavailable
+from streams.redis_client import redis_client
 from streams.settings import Settings
 
 #: The keyspaces with a marker, by the hash tag their keys carry.
@@ -71,9 +72,7 @@ class StateMarker:
     def from_settings(
         cls, settings: Settings, keyspace: str, client: redis.Redis | None = None
     ) -> StateMarker:
-        client = client or redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
-        )
+        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
         return cls(client, prefix=settings.redis_prefix, keyspace=keyspace)
 
     def status(self) -> StateStatus:

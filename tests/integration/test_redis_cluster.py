@@ -98,6 +98,7 @@ def test_every_adapter_runs_on_the_cluster_with_one_slot_per_layout_family(setti
         checked["owners"] = adapter_tour.owners(settings)
         checked["crm mirror"] = adapter_tour.crm_mirror(settings)
         checked["firmographics"] = adapter_tour.firmographics(settings, server.url_template)
+        checked["state markers"] = adapter_tour.state_markers(settings)
         families = _slots(settings)
     finally:
         server.close()

@@ -80,6 +80,7 @@ def test_every_adapter_works_over_tls_with_a_password(tls: TlsRedis) -> None:
         assert adapter_tour.owners(settings)
         assert adapter_tour.crm_mirror(settings)
         assert adapter_tour.firmographics(settings, server.url_template)
+        assert adapter_tour.state_markers(settings)
         assert adapter_tour.forget(settings) > 0
     finally:
         server.close()

@@ -159,6 +159,7 @@ def test_every_redis_client_gets_the_password_and_tls(secure: Settings) -> None:
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.adapters.redis_owners import RedisOwnerDirectory
+    from streams.adapters.redis_state_marker import StateMarker
     from streams.stages.enrich import build_enricher_for
 
     enricher = build_enricher_for(secure)
@@ -172,6 +173,9 @@ def test_every_redis_client_gets_the_password_and_tls(secure: Settings) -> None:
         "CRM mirror (match, crm-sync, route)": RedisCrmMirror.from_settings(secure)._client,
         "firmographics cache (enrich)": firmographics._cache._client,
         "firmographics rate limit (enrich)": firmographics._provider._limit_storage.storage,
+        "state marker (owner-sync, crm-sync, match, assign)": StateMarker.from_settings(
+            secure, "crm"
+        )._client,
     }
     for what, client in clients.items():
         pool = client.connection_pool
