@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaProducerDeliveryError
 
 from processors.errors import DependencyUnavailable
@@ -82,6 +83,23 @@ def _wrapped(error: BaseException) -> BaseException:
         (KafkaBrokerUnavailableError("all down"), EXIT_BROKER_UNREACHABLE, "answered for 60s"),
         (
             KafkaProducerDeliveryError(KafkaError(KafkaError._MSG_TIMED_OUT)),
+            EXIT_BROKER_UNREACHABLE,
+            "nothing was lost",
+        ),
+        # At-least-once commits after an outage: the coordinator not found again yet, or the
+        # group moved on while the stage was cut off. Quix raises these from its checkpoint.
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError._WAIT_COORD)),
+            EXIT_BROKER_UNREACHABLE,
+            "could not commit its progress",
+        ),
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError.UNKNOWN_MEMBER_ID)),
+            EXIT_BROKER_UNREACHABLE,
+            "nothing was lost",
+        ),
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError.ILLEGAL_GENERATION)),
             EXIT_BROKER_UNREACHABLE,
             "nothing was lost",
         ),
