@@ -6,6 +6,10 @@ and per-broker alike) runs through the proxy: :meth:`TcpProxy.cut` closes them
 all and refuses new ones, as a broker that went down does; :meth:`TcpProxy.restore`
 listens again on the same port, as the broker coming back on the same address.
 
+:meth:`TcpProxy.stall` is the other kind of outage, a network partition: connections
+stay open and new ones are accepted, but no byte moves either way until
+:meth:`restore`, when what was held is delivered (as TCP's retransmission would).
+
 One asyncio loop on a daemon thread; the public methods are thread-safe.
 """
 
@@ -31,6 +35,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing: asyncio.Event | None = None
 
     @property
     def address(self) -> str:
@@ -45,12 +50,18 @@ class TcpProxy:
         self._call(self._listen())
         return self
 
+    def stall(self) -> None:
+        """Hold every byte in both directions (connections stay open) until :meth:`restore`."""
+        self._call(self._set_flowing(False))
+
     def cut(self) -> None:
         """Close every connection and stop listening: connects are refused until :meth:`restore`."""
         self._call(self._cut())
 
     def restore(self, timeout: float = 10.0) -> None:
-        """Listen on the same port again (retrying while the old socket lingers)."""
+        """After a cut, listen on the same port again (retrying while the old socket lingers); after a
+        stall, let the bytes move again."""
+        self._call(self._set_flowing(True))
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -72,7 +83,17 @@ class TcpProxy:
     def _call(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
+    async def _set_flowing(self, flowing: bool) -> None:
+        assert self._flowing is not None, "start the proxy first"
+        if flowing:
+            self._flowing.set()
+        else:
+            self._flowing.clear()
+
     async def _listen(self) -> None:
+        if self._flowing is None:  # made on the loop's thread, where it is awaited
+            self._flowing = asyncio.Event()
+            self._flowing.set()
         if self._server is not None:
             return
         self._server = await asyncio.start_server(
@@ -111,10 +132,11 @@ class TcpProxy:
                 writer.transport.abort()
             self._writers -= pair
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self._flowing is not None
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -55,3 +55,17 @@ def test_cut_closes_connections_refuses_new_ones_and_restore_reopens_the_same_po
     proxy.restore()
     assert proxy.port == port
     assert _echo(port, b"after") == b"after"
+
+
+def test_a_stall_holds_bytes_on_open_connections_and_restore_delivers_them(proxy: TcpProxy) -> None:
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+        sock.sendall(b"a")
+        assert sock.recv(1) == b"a"
+        proxy.stall()
+        sock.sendall(b"held")
+        sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            sock.recv(4)
+        proxy.restore()
+        sock.settimeout(5)
+        assert sock.recv(4) == b"held"
