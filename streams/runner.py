@@ -160,7 +160,10 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
         return EXIT_TOPICS_MISSING
 
     stage_health = health.Health(
-        stage, stats_interval_s=STATS_INTERVAL_MS / 1000, stall_after_s=settings.stall_seconds
+        stage,
+        stats_interval_s=STATS_INTERVAL_MS / 1000,
+        stall_after_s=settings.stall_seconds,
+        unanswered_after_s=health.unanswered_limit(settings.fetch_wait_max_ms),
     )
     metrics.STAGE_INFO.labels(stage, __version__).set(1)
     port = metrics_port_for(settings, stage, metrics_port)
