@@ -48,7 +48,7 @@ from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests import faults
 from tests.integration.conftest import make_settings
-from tests.scale import fault_scale
+from tests.scale import fault_scale, full
 from tests.services import Services
 from tests.tcp_proxy import TcpProxy
 
@@ -94,12 +94,19 @@ def _exits(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+#: (guarantee, outage): "cut" closes every connection and refuses new ones (the broker down);
+#: "stall" holds every byte on open connections (a network partition).
+SHORT_CASES = [("exactly-once", "cut"), ("at-least-once", "cut"), ("exactly-once", "stall")]
+FULL_CASES = [("at-least-once", "stall")]
+
+
+@pytest.mark.parametrize(("guarantee", "outage"), SHORT_CASES + (FULL_CASES if full() else []))
 def test_a_broker_outage_loses_nothing_and_stages_report_it(
     infra: Services,
     proxied: ProxiedBroker,
     hides_aborted: bool,
     guarantee: str,
+    outage: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -128,6 +135,8 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
     supervisor.start()
     watcher = threading.Thread(target=supervisor.watch, args=(0.2,), daemon=True)
     windows: list[tuple[float, float]] = []
+    phases: dict[str, float] = {}
+    started = time.monotonic()
     try:
         team = faults.publish_team(settings)
         directory = RedisOwnerDirectory.from_settings(settings)
@@ -139,15 +148,18 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
         for _ in range(outages):
             before = len(outcomes.assigned)
             faults.wait_for_assigned(outcomes, before + 10, timeout=60)
-            proxied.proxy.cut()
+            proxied.proxy.cut() if outage == "cut" else proxied.proxy.stall()
             cut_at = time.monotonic()
             time.sleep(OUTAGE_SECONDS)
             proxied.proxy.restore()
             windows.append((cut_at, time.monotonic()))
             faults.wait_until(health.all_ready, "every stage to report ready after the outage", 120)
+            phases.setdefault("ready_again_after_restore", round(time.monotonic() - windows[-1][1], 1))
         published = publisher.join(180)
+        phases["published"] = round(time.monotonic() - started, 1)
         assert published.failed == 0, "the upstream could not publish after the broker came back"
         outcomes.wait_for_all(published, timeout=fault_scale(180, 420))
+        phases["accounted"] = round(time.monotonic() - started, 1)
         time.sleep(1.0)  # late duplicates, if any, arrive before the checks
         outcomes.poll(1.0)
     finally:
@@ -177,6 +189,6 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
 
     report = faults.check_accounting(outcomes, settings, guarantee=guarantee, hides_aborted=hides_aborted)
     print(
-        f"{guarantee}: {report}; probe re-reads {outcomes.rereads}; restarts {restarts}; "
-        f"seconds from cut to unready {unready_after}"
+        f"{guarantee}, {outage}: {report}; probe re-reads {outcomes.rereads}; restarts {restarts}; "
+        f"seconds from cut to unready {unready_after}; seconds {phases}"
     )
