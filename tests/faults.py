@@ -418,3 +418,18 @@ class RereadProofOutcomes(Outcomes):
                     self.dead.append(
                         fastavro.schemaless_reader(io.BytesIO(message.value()), self._dead_letter)
                     )
+
+
+class IdempotentPublisher(PacedPublisher):
+    """A paced upstream whose retries never write a lead twice (enable.idempotence).
+
+    A plain producer that loses the broker mid-request retries it, and the
+    broker may have written the first copy: a duplicate that is the upstream's,
+    not the pipeline's. Tests that cut the broker off use this one.
+    """
+
+    def __init__(self, settings: Settings, count: int, rate: float, *, seed: int = 11) -> None:
+        super().__init__(settings, count, rate, seed=seed)
+        self._producer = Producer(
+            {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 2, "enable.idempotence": True}
+        )

@@ -144,7 +144,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
         watcher.start()
         health.start()
         faults.wait_until(health.all_ready, "every stage to report ready", 60)
-        publisher = faults.PacedPublisher(settings, count, rate).start()
+        publisher = faults.IdempotentPublisher(settings, count, rate).start()
         for _ in range(outages):
             before = len(outcomes.assigned)
             faults.wait_for_assigned(outcomes, before + 10, timeout=60)
