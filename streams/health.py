@@ -18,6 +18,7 @@ know under exactly-once (offsets are committed by the producer's transaction).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -209,6 +210,22 @@ class Health:
         }
 
 
+class ProbeServer(ThreadingHTTPServer):
+    """The metrics and health server; a client that hangs up before its answer is not an error.
+
+    Orchestrator probes and scrapers give up after a timeout (Kubernetes: 1 s) and
+    close the connection; writing the late answer then fails with a broken pipe,
+    which the standard server would print to the stage's log as a traceback.
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
     """Serve /metrics, /healthz and /livez on a daemon thread; returns the server to shut down."""
 
@@ -238,7 +255,6 @@ def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = ProbeServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

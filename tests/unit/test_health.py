@@ -187,3 +187,22 @@ def test_a_stopped_loop_is_unready() -> None:
     h.on_stats(stats({}))
     h.running = False
     assert "not_running" in h.report()[1]["reasons"]
+
+
+def test_a_probe_that_hung_up_before_its_answer_leaves_no_traceback(capsys: Any) -> None:
+    server = health_module.serve("127.0.0.1", 0, health(FakeClock()))
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise error
+            except ConnectionError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in a handler")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()
