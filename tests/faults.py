@@ -264,8 +264,13 @@ def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200) ->
     raise RuntimeError(f"no {count} consecutive free ports found")
 
 
-def healthz(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> tuple[int | None, dict[str, Any]]:
-    """A stage's /healthz as (status, body); (None, {}) when nothing answers (the process is gone)."""
+#: What :func:`healthz` reports when the probe's own timeout ran out: slow, not unready.
+PROBE_TIMED_OUT = 0
+
+
+def healthz(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> tuple[int | None, dict[str, Any]]:
+    """A stage's /healthz as (status, body): None when nothing listens (the process is gone),
+    :data:`PROBE_TIMED_OUT` when the answer took longer than ``timeout`` (a loaded machine)."""
     import urllib.error
     import urllib.request
 
@@ -274,6 +279,12 @@ def healthz(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> tuple[i
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            return PROBE_TIMED_OUT, {}
+        return None, {}
+    except TimeoutError:
+        return PROBE_TIMED_OUT, {}
     except (OSError, ValueError):
         return None, {}
 
@@ -285,45 +296,56 @@ class HealthSample:
     status: int | None
     body: dict[str, Any]
 
+    @property
+    def unready(self) -> bool:
+        """503, or nobody listening; a probe that timed out says nothing either way."""
+        return self.status is None or self.status == 503
+
 
 class HealthWatch:
-    """Polls every stage's /healthz on a thread, as an orchestrator's readiness probe would."""
+    """Polls every stage's /healthz, one thread per stage, as an orchestrator's readiness probe would."""
 
     def __init__(self, ports: dict[str, int], interval: float = 0.3) -> None:
         self.ports = ports
         self.interval = interval
         self.samples: list[HealthSample] = []
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="health-watch", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, args=(stage, port), name=f"health-{stage}", daemon=True)
+            for stage, port in ports.items()
+        ]
 
     def start(self) -> HealthWatch:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
-    def _run(self) -> None:
+    def _run(self, stage: str, port: int) -> None:
         while not self._stop.wait(self.interval):
-            for stage, port in self.ports.items():
-                status, body = healthz(port, timeout=0.5)
+            status, body = healthz(port)
+            with self._lock:
                 self.samples.append(HealthSample(time.monotonic(), stage, status, body))
 
+    def _samples(self) -> list[HealthSample]:
+        with self._lock:
+            return list(self.samples)
+
     def latest(self, stage: str) -> HealthSample | None:
-        for sample in reversed(self.samples):
-            if sample.stage == stage:
-                return sample
-        return None
+        return next((s for s in reversed(self._samples()) if s.stage == stage), None)
 
     def all_ready(self) -> bool:
         return all((s := self.latest(stage)) is not None and s.status == 200 for stage in self.ports)
 
     def first_unready(self, stage: str, since: float, until: float) -> HealthSample | None:
-        for sample in self.samples:
-            if sample.stage == stage and since <= sample.at <= until and sample.status != 200:
-                return sample
-        return None
+        return next(
+            (s for s in self._samples() if s.stage == stage and since <= s.at <= until and s.unready), None
+        )
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
 
 
 def tracebacks(log_dir: str) -> dict[str, list[str]]:
