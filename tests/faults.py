@@ -455,3 +455,15 @@ class IdempotentPublisher(PacedPublisher):
         self._producer = Producer(
             {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 2, "enable.idempotence": True}
         )
+
+
+def supervisor_restarts(records: list[Any]) -> list[tuple[str, str]]:
+    """(stage, reason) for each restart the supervisor logged; 'broker unreachable' is exit 4."""
+    import re
+
+    pattern = re.compile(r"stage (?P<stage>\S+) stopped \((?P<reason>[^)]*)\); restarting")
+    return [
+        (found["stage"], found["reason"])
+        for record in records
+        if record.name == "streams.supervisor" and (found := pattern.match(record.getMessage()))
+    ]

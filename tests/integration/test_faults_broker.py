@@ -32,7 +32,6 @@ has two outages, more leads and a faster upstream.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -56,7 +55,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 ALL_STAGES = list(STAGES)
 OUTAGE_SECONDS = 10.0
-_RESTART = re.compile(r"stage (?P<stage>\S+) stopped \((?P<reason>[^)]*)\); restarting")
 
 
 class ProxiedBroker:
@@ -85,28 +83,24 @@ def hides_aborted(proxied: ProxiedBroker) -> bool:
     return faults.broker_hides_aborted_records(proxied.bootstrap)
 
 
-def _exits(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
-    """(stage, reason) for each restart the supervisor logged: 'broker unreachable' is exit 4."""
-    found = []
-    for record in caplog.records:
-        if record.name == "streams.supervisor" and (match := _RESTART.match(record.getMessage())):
-            found.append((match["stage"], match["reason"]))
-    return found
+#: (guarantee, outage, LEADROUTE_BROKER_TIMEOUT_SECONDS): "cut" closes every connection and
+#: refuses new ones (the broker down); "stall" holds every byte on open connections (a network
+#: partition). A broker timeout shorter than the outage makes every stage give up (exit 4) and
+#: be restarted, again and again, while the broker is still away.
+SHORT_CASES = [("exactly-once", "cut", 60.0), ("at-least-once", "cut", 60.0), ("exactly-once", "stall", 60.0)]
+FULL_CASES = [("at-least-once", "stall", 60.0), ("exactly-once", "cut", 3.0)]
 
 
-#: (guarantee, outage): "cut" closes every connection and refuses new ones (the broker down);
-#: "stall" holds every byte on open connections (a network partition).
-SHORT_CASES = [("exactly-once", "cut"), ("at-least-once", "cut"), ("exactly-once", "stall")]
-FULL_CASES = [("at-least-once", "stall")]
-
-
-@pytest.mark.parametrize(("guarantee", "outage"), SHORT_CASES + (FULL_CASES if full() else []))
+@pytest.mark.parametrize(
+    ("guarantee", "outage", "broker_timeout"), SHORT_CASES + (FULL_CASES if full() else [])
+)
 def test_a_broker_outage_loses_nothing_and_stages_report_it(
     infra: Services,
     proxied: ProxiedBroker,
     hides_aborted: bool,
     guarantee: str,
     outage: str,
+    broker_timeout: float,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -125,6 +119,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
         batch_size=50,
         metrics_port=base_port,
         metrics_host="127.0.0.1",
+        broker_timeout_seconds=broker_timeout,
     )
     assert all(r.status != "failed" for r in topics.create_topics(settings))
     ports = {stage: metrics_port_for(settings, stage) for stage in ALL_STAGES}
@@ -179,7 +174,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
         if sample.status == 503 and any(start <= sample.at <= end for start, end in windows):
             assert set(sample.body["reasons"]) & {"broker", "not_running"}, sample.body
 
-    restarts = _exits(caplog)
+    restarts = faults.supervisor_restarts(caplog.records)
     assert all(reason == "broker unreachable" for _, reason in restarts), (
         f"a stage exited other than with code {EXIT_BROKER_UNREACHABLE} over the outage: {restarts}"
     )
@@ -189,6 +184,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
 
     report = faults.check_accounting(outcomes, settings, guarantee=guarantee, hides_aborted=hides_aborted)
     print(
-        f"{guarantee}, {outage}: {report}; probe re-reads {outcomes.rereads}; restarts {restarts}; "
+        f"{guarantee}, {outage}, broker timeout {broker_timeout:.0f}s: {report}; "
+        f"probe re-reads {outcomes.rereads}; restarts {restarts}; "
         f"seconds from cut to unready {unready_after}; seconds {phases}"
     )
