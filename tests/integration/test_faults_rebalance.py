@@ -130,7 +130,7 @@ def test_a_second_instance_joins_and_leaves_without_loss_or_duplication(
 ) -> None:
     caplog.set_level(logging.INFO, logger="streams.supervisor")
     rate = fault_scale(30, 60)
-    count = int(rate * fault_scale(30, 60))
+    count = int(rate * fault_scale(24, 60))
     settings = make_settings(
         infra,
         processing_guarantee=guarantee,
