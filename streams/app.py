@@ -8,9 +8,15 @@ in the same transaction as the offset commit, and nothing is ever skipped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from quixstreams import Application, message_context
+from quixstreams.error_callbacks import (
+    default_on_consumer_error,
+    default_on_processing_error,
+    default_on_producer_error,
+)
 from quixstreams.kafka.configuration import ConnectionConfig
 from quixstreams.models.serializers import SerializationContext, Serializer
 from quixstreams.models.topics import Topic, TopicConfig
@@ -73,6 +79,33 @@ def producer_config(settings: Settings, stage: str) -> dict[str, Any]:
     return config
 
 
+def error_callbacks(settings: Settings, stage: str) -> dict[str, Callable[[Exception, Any, Any], bool]]:
+    """Quix's error callbacks, without a traceback for an expected failure.
+
+    Quix logs every failure with its traceback before it re-raises it. For an
+    outage (Kafka or Redis unreachable, fenced, a topic gone) the runner ends the
+    stage with one sentence and its exit code, so here it is one line; a bug keeps
+    its traceback. Nothing is suppressed: each callback returns False, the failure
+    stops the stage, and the record is processed again after the restart.
+    """
+    from streams.runner import exit_for  # the runner imports this module
+
+    def quiet(default: Callable[[Exception, Any, Any], bool], what: str) -> Callable[..., bool]:
+        def callback(error: Exception, item: Any, logger: Any) -> bool:
+            if exit_for(error, settings, stage) is None:
+                return default(error, item, logger)
+            logger.warning("%s: %s", what, error)
+            return False
+
+        return callback
+
+    return {
+        "on_consumer_error": quiet(default_on_consumer_error, "Failed to consume from Kafka"),
+        "on_processing_error": quiet(default_on_processing_error, "Failed to process a record"),
+        "on_producer_error": quiet(default_on_producer_error, "Failed to produce to Kafka"),
+    }
+
+
 def build_application(settings: Settings, stage: str, health: Health) -> Application:
     consumer_config: dict[str, Any] = {
         **settings.consumer_config(),
@@ -92,6 +125,7 @@ def build_application(settings: Settings, stage: str, health: Health) -> Applica
         loglevel=None,
         consumer_poll_timeout=0.2,
         broker_availability_timeout=settings.broker_timeout_seconds,
+        **error_callbacks(settings, stage),
     )
 
 

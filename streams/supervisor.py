@@ -8,6 +8,7 @@ signal, so even a supervisor killed with SIGKILL leaves no orphans behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import IO
 
 from streams.runner import EXIT_BROKER_UNREACHABLE, EXIT_FENCED, EXIT_SETTINGS, EXIT_TOPICS_MISSING
 from streams.settings import Settings, settings_env
@@ -53,6 +55,9 @@ class Supervisor:
     stages: list[str]
     stop_timeout: float = 10.0
     quiet: bool = False
+    #: When set, each stage's stdout and stderr are appended to ``<log_dir>/<stage>.log``
+    #: (across restarts), so what a stage said before it died can be read afterwards.
+    log_dir: str | None = None
     children: dict[str, Child] = field(default_factory=dict)
     exit_code: int = 0
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -60,15 +65,21 @@ class Supervisor:
     def _spawn(self, stage: str, restarts: int = 0) -> Child:
         env = {**os.environ, **settings_env(self.settings)}
         command = [sys.executable, "-m", "streams.cli", "run", stage]
-        output = subprocess.DEVNULL if self.quiet else None
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdout=output,
-            stderr=output,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
-        )
+        with contextlib.ExitStack() as files:
+            if self.log_dir is not None:
+                output: IO[bytes] | int | None = files.enter_context(
+                    open(os.path.join(self.log_dir, f"{stage}.log"), "ab")
+                )
+            else:
+                output = subprocess.DEVNULL if self.quiet else None
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT if self.log_dir is not None else output,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            )
         log.info("started stage %s (pid %d)", stage, process.pid)
         return Child(stage, process, time.monotonic(), restarts)
 

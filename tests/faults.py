@@ -295,3 +295,230 @@ def publish_crm(settings: Settings, accounts: int, seed: int = 7, timeout: float
     from streams.demo import _load_crm
 
     return _load_crm(settings, accounts, seed, time.monotonic() + timeout, None)
+
+
+def free_port_block(count: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """A base port with base+1 … base+count free: stages serve health on base + their index."""
+    import random
+    import socket
+
+    for _ in range(attempts):
+        base = random.randint(20_000, 30_000 - count - 1)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base + 1, base + count + 1):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind((host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+#: What :func:`healthz` reports when the probe's own timeout ran out: slow, not unready.
+PROBE_TIMED_OUT = 0
+
+
+def healthz(port: int, host: str = "127.0.0.1", timeout: float = 2.0) -> tuple[int | None, dict[str, Any]]:
+    """A stage's /healthz as (status, body): None when nothing listens (the process is gone),
+    :data:`PROBE_TIMED_OUT` when the answer took longer than ``timeout`` (a loaded machine)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            return PROBE_TIMED_OUT, {}
+        return None, {}
+    except TimeoutError:
+        return PROBE_TIMED_OUT, {}
+    except (OSError, ValueError):
+        return None, {}
+
+
+@dataclass
+class HealthSample:
+    at: float
+    stage: str
+    status: int | None
+    body: dict[str, Any]
+
+    @property
+    def unready(self) -> bool:
+        """503, or nobody listening; a probe that timed out says nothing either way."""
+        return self.status is None or self.status == 503
+
+
+class HealthWatch:
+    """Polls every stage's /healthz, one thread per stage, as an orchestrator's readiness probe would."""
+
+    def __init__(self, ports: dict[str, int], interval: float = 0.3) -> None:
+        self.ports = ports
+        self.interval = interval
+        self.samples: list[HealthSample] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(stage, port), name=f"health-{stage}", daemon=True)
+            for stage, port in ports.items()
+        ]
+
+    def start(self) -> HealthWatch:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _run(self, stage: str, port: int) -> None:
+        while not self._stop.wait(self.interval):
+            status, body = healthz(port)
+            with self._lock:
+                self.samples.append(HealthSample(time.monotonic(), stage, status, body))
+
+    def _samples(self) -> list[HealthSample]:
+        with self._lock:
+            return list(self.samples)
+
+    def latest(self, stage: str) -> HealthSample | None:
+        return next((s for s in reversed(self._samples()) if s.stage == stage), None)
+
+    def all_ready(self) -> bool:
+        return all((s := self.latest(stage)) is not None and s.status == 200 for stage in self.ports)
+
+    def first_unready(self, stage: str, since: float, until: float) -> HealthSample | None:
+        return next(
+            (s for s in self._samples() if s.stage == stage and since <= s.at <= until and s.unready), None
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
+
+
+def tracebacks(log_dir: str) -> dict[str, list[str]]:
+    """Per stage log file, the exception lines that end each Python traceback in it."""
+    import pathlib
+
+    found: dict[str, list[str]] = {}
+    for path in sorted(pathlib.Path(log_dir).glob("*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        ends = []
+        for index, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                after = lines[index + 1 :]
+                tail = next((line for line in after if line and not line[0].isspace()), "?")
+                ends.append(tail)
+        if ends:
+            found[path.stem] = ends
+    return found
+
+
+def check_accounting(
+    outcomes: Outcomes, settings: Settings, *, guarantee: str, hides_aborted: bool
+) -> str:
+    """The fault suite's promises once every published message is accounted for; returns the summary.
+
+    Nothing dead-lettered for a reason that is not the data's; no lead with two
+    destinations; a second event for a lead only as a replay of the first
+    decision (and none at all under exactly-once on a broker that hides aborted
+    transactions); the ledger counted each assigned lead once.
+    """
+    from collections import Counter
+
+    report = summary(outcomes)
+    codes = {record["error_code"] for record in outcomes.dead}
+    assert codes <= DATA_CODES, f"dead-lettered for a reason that is not the data's: {report}"
+    for lead_id, events in outcomes.assigned.items():
+        destinations = {(e["destination_type"], e["destination"]) for e in events}
+        assert len(destinations) == 1, f"{lead_id} went to {destinations}"
+        assert all(e["replayed"] for e in events[1:]), f"{lead_id}: a second fresh decision: {events}"
+    if guarantee == "exactly-once" and hides_aborted:
+        twice = [lead for lead, events in outcomes.assigned.items() if len(events) > 1]
+        assert twice == [], f"exactly-once delivered {len(twice)} leads twice: {report}"
+    to_owner = Counter(
+        events[0]["destination"]
+        for events in outcomes.assigned.values()
+        if events[0]["destination_type"] == "owner"
+    )
+    counted = {owner: n for owner, n in ledger_owner_counts(settings).items() if n}
+    assert counted == dict(to_owner), f"the ledger's counts moved other than once per lead: {report}"
+    assert ledger_decisions(settings) == len(outcomes.assigned), report
+    return report
+
+
+def wait_for_assigned(outcomes: Outcomes, count: int, timeout: float) -> None:
+    """Until at least ``count`` leads are on leads.assigned: the pipeline is flowing."""
+    deadline = time.monotonic() + timeout
+    while len(outcomes.assigned) < count:
+        assert time.monotonic() < deadline, f"only {len(outcomes.assigned)} of {count} leads assigned"
+        outcomes.poll(0.3)
+
+
+class RereadProofOutcomes(Outcomes):
+    """Outcomes for a probe that itself loses the broker: each record counts once per position.
+
+    A probe cut off with the stages loses its group membership and, having
+    committed nothing, reads its topics again from the start when it rejoins.
+    Those re-reads are the probe's, not duplicates the pipeline wrote: a record
+    seen again at the same (topic, partition, offset) is ignored, while a
+    duplicate the pipeline wrote sits at another offset and still counts.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.rereads = 0
+        self._seen: set[tuple[str, int, int]] = set()
+
+    def poll(self, seconds: float = 0.5) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for message in self._consumer.consume(500, timeout=0.1):
+                if message.error() or message.value() is None:
+                    continue
+                position = (message.topic(), message.partition(), message.offset())
+                if position in self._seen:
+                    self.rereads += 1
+                    continue
+                self._seen.add(position)
+                if message.topic() == self._assigned_topic:
+                    record = fastavro.schemaless_reader(io.BytesIO(message.value()), self._assignment)
+                    self.assigned[record["lead_id"]].append(record)
+                else:
+                    self.dead.append(
+                        fastavro.schemaless_reader(io.BytesIO(message.value()), self._dead_letter)
+                    )
+
+
+class IdempotentPublisher(PacedPublisher):
+    """A paced upstream whose retries never write a lead twice (enable.idempotence).
+
+    A plain producer that loses the broker mid-request retries it, and the
+    broker may have written the first copy: a duplicate that is the upstream's,
+    not the pipeline's. Tests that cut the broker off use this one.
+    """
+
+    def __init__(self, settings: Settings, count: int, rate: float, *, seed: int = 11) -> None:
+        super().__init__(settings, count, rate, seed=seed)
+        self._producer = Producer(
+            {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 2, "enable.idempotence": True}
+        )
+
+
+def supervisor_restarts(records: list[Any]) -> list[tuple[str, str]]:
+    """(stage, reason) for each restart the supervisor logged; 'broker unreachable' is exit 4."""
+    import re
+
+    pattern = re.compile(r"stage (?P<stage>\S+) stopped \((?P<reason>[^)]*)\); restarting")
+    return [
+        (found["stage"], found["reason"])
+        for record in records
+        if record.name == "streams.supervisor" and (found := pattern.match(record.getMessage()))
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from streams import health as health_module
 from streams import metrics
 from streams.health import Health, Readiness
 
@@ -60,6 +61,43 @@ def test_unready_when_no_broker_is_up() -> None:
     h.on_stats(stats({}, broker_state="DOWN"))
     ready, report = h.report()
     assert not ready and "broker" in report["reasons"]
+
+
+def _partitioned(waitresp: int, rxidle_s: float) -> str:
+    """Statistics of a connection that stays UP while the network in between drops everything."""
+    return json.dumps(
+        {
+            "brokers": {
+                "b1": {"state": "UP", "nodeid": 1, "waitresp_cnt": waitresp, "rxidle": int(rxidle_s * 1e6)},
+                "GroupCoordinator": {"state": "UP", "nodeid": -1, "waitresp_cnt": 1, "rxidle": 60_000_000},
+            },
+            "topics": {},
+        }
+    )
+
+
+def test_unready_when_the_broker_leaves_requests_unanswered_on_an_open_connection() -> None:
+    clock = FakeClock()
+    h = health(clock)
+    h.on_stats(_partitioned(waitresp=2, rxidle_s=6.0))
+    ready, report = h.report()
+    assert not ready and "unanswered" in report["reasons"]["broker"]
+    assert report["brokers_up"] == 0 and report["brokers_silent"] == 1
+
+
+def test_a_fetch_the_broker_holds_or_an_idle_connection_is_not_silence() -> None:
+    clock = FakeClock()
+    h = health(clock)
+    for waitresp, rxidle_s in [(1, 0.4), (0, 30.0)]:  # a held fetch; nothing asked, nothing heard
+        h.on_stats(_partitioned(waitresp=waitresp, rxidle_s=rxidle_s))
+        ready, report = h.report()
+        assert ready, report
+
+
+def test_a_stage_that_holds_fetches_long_waits_longer_before_calling_the_broker_silent() -> None:
+    assert health_module.unanswered_limit(None) == health_module.UNANSWERED_AFTER_S
+    assert health_module.unanswered_limit(10) == health_module.UNANSWERED_AFTER_S
+    assert health_module.unanswered_limit(8_000) == 16.0
 
 
 def test_statistics_go_stale_within_seconds_not_tens_of_seconds() -> None:
@@ -149,3 +187,22 @@ def test_a_stopped_loop_is_unready() -> None:
     h.on_stats(stats({}))
     h.running = False
     assert "not_running" in h.report()[1]["reasons"]
+
+
+def test_a_probe_that_hung_up_before_its_answer_leaves_no_traceback(capsys: Any) -> None:
+    server = health_module.serve("127.0.0.1", 0, health(FakeClock()))
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise error
+            except ConnectionError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in a handler")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()

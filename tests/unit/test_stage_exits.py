@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from types import SimpleNamespace
+
 import pytest
 from confluent_kafka import KafkaError, KafkaException
+from quixstreams.checkpointing.exceptions import CheckpointConsumerCommitError
 from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaProducerDeliveryError
 
 from processors.errors import DependencyUnavailable
-from streams.app import producer_config
+from streams.app import error_callbacks, producer_config
 from streams.runner import (
     EXIT_BROKER_UNREACHABLE,
     EXIT_DEPENDENCY_DOWN,
@@ -85,6 +89,23 @@ def _wrapped(error: BaseException) -> BaseException:
             EXIT_BROKER_UNREACHABLE,
             "nothing was lost",
         ),
+        # At-least-once commits after an outage: the coordinator not found again yet, or the
+        # group moved on while the stage was cut off. Quix raises these from its checkpoint.
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError._WAIT_COORD)),
+            EXIT_BROKER_UNREACHABLE,
+            "could not commit its progress",
+        ),
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError.UNKNOWN_MEMBER_ID)),
+            EXIT_BROKER_UNREACHABLE,
+            "nothing was lost",
+        ),
+        (
+            CheckpointConsumerCommitError(KafkaError(KafkaError.ILLEGAL_GENERATION)),
+            EXIT_BROKER_UNREACHABLE,
+            "nothing was lost",
+        ),
         (KafkaException(KafkaError(KafkaError._FENCED)), EXIT_FENCED, "LEADROUTE_INSTANCE_ID"),
         (KafkaException(KafkaError(KafkaError.PRODUCER_FENCED)), EXIT_FENCED, "fenced this one"),
         (
@@ -112,3 +133,29 @@ def test_a_bug_is_not_dressed_up_as_an_outage() -> None:
 def test_a_fenced_stage_stops_the_supervisor_instead_of_fencing_back() -> None:
     assert EXIT_FENCED in FATAL_EXIT_CODES
     assert EXIT_BROKER_UNREACHABLE not in FATAL_EXIT_CODES
+
+
+def test_quix_logs_an_expected_failure_in_one_line_and_a_bug_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    callbacks = error_callbacks(settings(), "match")
+    logger = logging.getLogger("quixstreams.app")
+    row = SimpleNamespace(topic="leads.enriched", partition=0, offset=410)
+    expected: list[tuple[str, Exception]] = [
+        ("on_processing_error", DependencyUnavailable("Redis is unreachable: Timeout reading from socket")),
+        ("on_consumer_error", KafkaException(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))),
+        ("on_producer_error", KafkaProducerDeliveryError(KafkaError(KafkaError._MSG_TIMED_OUT))),
+    ]
+    for name, error in expected:
+        caplog.clear()
+        try:
+            raise error
+        except Exception as raised:  # noqa: BLE001 - handed to the callback as Quix does
+            assert callbacks[name](raised, None if name == "on_consumer_error" else row, logger) is False
+        assert [r.exc_info for r in caplog.records] == [None], name
+    caplog.clear()
+    try:
+        raise ValueError("a bug")
+    except ValueError as bug:
+        assert callbacks["on_processing_error"](bug, row, logger) is False
+    assert caplog.records and caplog.records[0].exc_info is not None
