@@ -68,6 +68,8 @@ class Options:
     instances: int = 2
     timeout: float = 900.0
     external_kafka: bool = False
+    profile_stage: str | None = None
+    profile_dir: str = "."
 
 
 @dataclass
@@ -142,6 +144,18 @@ class Chain:
     saturation: list[traffic.Record]
     latency: list[traffic.Record]
     prepare: Callable[[Settings, float], dict[str, Any]] = field(default=lambda _s, _d: {})
+
+
+def _redis_cpu(url: str) -> float:
+    """CPU seconds the Redis server has used (for every client of it, not only ours)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        info = client.info("cpu")
+    finally:
+        client.close()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def _machine_cpu() -> float:
@@ -302,6 +316,7 @@ def measure_chain(
     progress: Progress | None,
     *,
     latency: bool = True,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Start the chain on fresh topics, warm it up, then the saturation and the paced phase."""
     with _broker(settings, options.external_kafka) as (bootstrap, broker_pid):
@@ -352,11 +367,22 @@ def measure_chain(
             _wait_for_members(config, chain, deadline)
             ready_seconds = time.monotonic() - ready_started
             pids = {w.process.pid: w for w in processes.workers}
+            profiler = None
+            if profile and options.profile_stage:
+                from streams.bench_profile import Profiler
+
+                profiled = [pid for pid, w in pids.items() if w.name == options.profile_stage]
+                prefix = os.path.join(options.profile_dir, f"profile-{options.profile_stage}-{guarantee}")
+                profiler = Profiler(profiled, prefix)
+                profiler.start()
             cpu_before, machine_before, own_before = processes.cpu(), _machine_cpu(), time.process_time()
             broker_before = cpu_seconds(broker_pid) if broker_pid else None
+            redis_before = _redis_cpu(config.redis_url)
             saturated = load(chain.saturation, 0, f"{chain.label} ({guarantee}, {interval:g} s): saturation")
             cpu_after, machine_after, own_after = processes.cpu(), _machine_cpu(), time.process_time()
             broker_after = cpu_seconds(broker_pid) if broker_pid else None
+            redis_used = _redis_cpu(config.redis_url) - redis_before
+            profiles = profiler.stop() if profiler is not None else None
             paced = (
                 load(chain.latency, options.rate, f"{chain.label} ({guarantee}): {options.rate:g} leads/s")
                 if latency
@@ -412,12 +438,14 @@ def measure_chain(
         "paced": paced.summary() if paced else None,
         "stages": stages,
         "processes": processes_out,
+        "profile": profiles,
         "cpu_seconds_in_saturation": {
             "chain_processes": round(ours, 1),
             "broker": round(broker_cpu, 1) if broker_cpu is not None else None,
             "bench_client": round(own, 1),
+            "redis_all_clients": round(redis_used, 1),
             "machine_all_processes": round(machine, 1),
-            "others_on_the_machine": round(machine - ours - (broker_cpu or 0.0) - own, 1),
+            "others_on_the_machine": round(machine - ours - (broker_cpu or 0.0) - own - redis_used, 1),
             "available": round((os.cpu_count() or 1) * saturated.summary()["seconds"], 1),
         },
     }
@@ -478,6 +506,7 @@ def run(settings: Settings, options: Options, console: Console | None) -> dict[s
                 guarantee,
                 options.commit_interval,
                 progress,
+                profile=True,
             )
             baseline = measure_chain(
                 settings,

@@ -115,7 +115,16 @@ def _stages(run: dict[str, Any]) -> Table:
 
 def _cpu(summary: dict[str, Any]) -> Table:
     table = Table(title="Where the CPU went during saturation (seconds)")
-    for column in ("run", "chain processes", "broker", "bench client", "others on the machine", "available"):
+    columns = (
+        "run",
+        "chain processes",
+        "broker",
+        "Redis (all clients)",
+        "bench client",
+        "others",
+        "available",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "run" else "right")
     for run in summary["runs"]:
         for part in (run["pipeline"], run["baseline"]):
@@ -124,6 +133,7 @@ def _cpu(summary: dict[str, Any]) -> Table:
                 f"{part['chain']}, {part['processing_guarantee']}",
                 _number(cpu["chain_processes"], 1),
                 _number(cpu["broker"], 1),
+                _number(cpu["redis_all_clients"], 1),
                 _number(cpu["bench_client"], 1),
                 _number(cpu["others_on_the_machine"], 1),
                 _number(cpu["available"], 1),
@@ -155,10 +165,29 @@ def _intervals(summary: dict[str, Any]) -> Table:
     return table
 
 
+def _profile(run: dict[str, Any]) -> Table | None:
+    profiles = run["pipeline"].get("profile")
+    if not profiles:
+        return None
+    table = Table(title=f"Profile ({run['pipeline']['processing_guarantee']}): share of on-CPU samples")
+    for column in ("inclusive", "share", "self", "share "):
+        table.add_column(column, justify="right" if column.startswith("share") else "left")
+    for profile in profiles:
+        for inclusive, own in zip(profile.get("inclusive", []), profile.get("self", []), strict=False):
+            table.add_row(
+                inclusive["function"], f"{inclusive['share']:.0%}", own["function"], f"{own['share']:.0%}"
+            )
+        table.add_row(f"[dim]{profile['samples']} samples, {profile['raw_file']}[/]", "", "", "")
+    return table
+
+
 def render(summary: dict[str, Any], console: Console) -> None:
     console.print(_end_to_end(summary))
     for run in summary["runs"]:
         console.print(_stages(run))
+        profile = _profile(run)
+        if profile is not None:
+            console.print(profile)
     console.print(_cpu(summary))
     if summary["commit_intervals"]:
         console.print(_intervals(summary))

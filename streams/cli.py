@@ -346,6 +346,21 @@ def _intervals(_ctx: Any, _param: Any, text: str) -> tuple[float, ...]:
     default=900.0,
     help="Most seconds one configuration may take.",
 )
+@_bench_option(
+    "--profile",
+    "PROFILE",
+    "profile_stage",
+    type=click.Choice(list(LEAD_STAGES)),
+    default=None,
+    help="Sample this stage with py-spy during each saturation phase (pip install 'leadroute[profile]').",
+)
+@_bench_option(
+    "--profile-dir",
+    "PROFILE_DIR",
+    type=click.Path(file_okay=False, writable=True),
+    default=".",
+    help="Where --profile writes py-spy's raw collapsed stacks (flame graph input).",
+)
 @click.option(
     "--external-kafka",
     is_flag=True,
@@ -366,6 +381,8 @@ def bench_pipeline(
     instances: int,
     seed: int,
     timeout: float,
+    profile_stage: str | None,
+    profile_dir: str,
     external_kafka: bool,
     as_json: bool,
 ) -> None:
@@ -399,6 +416,8 @@ def bench_pipeline(
         instances=instances,
         timeout=timeout,
         external_kafka=external_kafka,
+        profile_stage=profile_stage,
+        profile_dir=profile_dir,
     )
     summary = run(settings, options, None if as_json else console)
     if as_json:
