@@ -428,13 +428,17 @@ def measure_chain(
             }
         )
     own = own_after - own_before
+    spent = ours + (broker_cpu or 0.0)
+    saturated_summary = saturated.summary()
+    # Contention-proof: what the work cost, not how much CPU the other tenants left it.
+    saturated_summary["records_per_cpu_second"] = round(saturated.accounted / spent, 1) if spent else None
     return {
         "chain": chain.label,
         "processing_guarantee": guarantee,
         "commit_interval_s": interval,
         "ready_seconds": round(ready_seconds, 1),
         **setup,
-        "saturation": saturated.summary(),
+        "saturation": saturated_summary,
         "paced": paced.summary() if paced else None,
         "stages": stages,
         "processes": processes_out,
@@ -472,7 +476,10 @@ def compare(pipeline: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any
     ratios: dict[str, Any] = {
         "throughput": _ratio(
             pipeline["saturation"]["records_per_second"], baseline["saturation"]["records_per_second"]
-        )
+        ),
+        "throughput_per_cpu_second": _ratio(
+            pipeline["saturation"]["records_per_cpu_second"], baseline["saturation"]["records_per_cpu_second"]
+        ),
     }
     if pipeline["paced"] and baseline["paced"]:
         for key, value in pipeline["paced"]["latency_ms"].items():

@@ -48,6 +48,13 @@ def _end_to_end(summary: dict[str, Any]) -> Table:
             _number(baseline["saturation"]["records_per_second"]),
             _ratio(ratios["throughput"]),
         )
+        table.add_row(
+            "",
+            "leads per CPU-second of stages + broker",
+            _number(pipeline["saturation"]["records_per_cpu_second"]),
+            _number(baseline["saturation"]["records_per_cpu_second"]),
+            _ratio(ratios["throughput_per_cpu_second"]),
+        )
         for key in ("p50", "p95", "p99", "max"):
             table.add_row(
                 "",

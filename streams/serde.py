@@ -98,7 +98,11 @@ def union_tagger(schema: Any) -> Tagger | None:
         if isinstance(kind, str):
             return for_record(named[kind]) if kind in named else None
         if isinstance(kind, list):
-            records = [b for b in kind if b != "null" and (isinstance(b, dict) or b in named)]
+            records = [
+                b
+                for b in kind
+                if (isinstance(b, dict) and b.get("type") == "record") or (isinstance(b, str) and b in named)
+            ]
             if len(records) != 1 or len(kind) != 2 or "null" not in kind:
                 return None  # primitives (cheap to tell apart), or several records: left to fastavro
             record = named[records[0]] if isinstance(records[0], str) else records[0]

@@ -76,6 +76,15 @@ def test_naming_branches_leaves_the_caller_s_record_alone() -> None:
     assert repr(lead) == before
 
 
+def test_every_schema_gets_a_codec() -> None:
+    import schemas
+
+    names = sorted(p.name.split(".")[1] for p in schemas.schema_path("Lead").parent.glob("leadroute.*.avsc"))
+    assert "Assignment" in names and "DeadLetter" in names
+    for name in names:
+        AvroCodec(name)
+
+
 def test_schemas_without_record_unions_need_no_tagging() -> None:
     assert (
         union_tagger(
