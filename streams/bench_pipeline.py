@@ -366,12 +366,12 @@ def measure_chain(
                 raise TimeoutError(f"the {chain.label} did not pass its warm-up leads; logs in {logs}")
             _wait_for_members(config, chain, deadline)
             ready_seconds = time.monotonic() - ready_started
-            pids = {w.process.pid: w for w in processes.workers}
+            workers = {f"{w.name}/{w.instance}": w for w in processes.workers}
             profiler = None
             if profile and options.profile_stage:
                 from streams.bench_profile import Profiler
 
-                profiled = [pid for pid, w in pids.items() if w.name == options.profile_stage]
+                profiled = [w.process.pid for w in workers.values() if w.name == options.profile_stage]
                 prefix = os.path.join(options.profile_dir, f"profile-{options.profile_stage}-{guarantee}")
                 profiler = Profiler(profiled, prefix)
                 profiler.start()
@@ -388,7 +388,7 @@ def measure_chain(
                 if latency
                 else None
             )
-            rss = {pid: peak_rss_mib(pid) for pid in pids}
+            rss = {key: peak_rss_mib(w.process.pid) for key, w in workers.items()}
         finally:
             reader.close()
             processes.stop()
@@ -398,33 +398,36 @@ def measure_chain(
             if options.external_kafka:
                 _delete_topics(config, chain)
     rates = traffic.stage_rates(list(saturated.out.values()), chain.sink_schema, chain.lead_of, chain.stages)
-    ours = sum(cpu_after[pid] - cpu_before.get(pid, 0.0) for pid in cpu_after)
+    # A process restarted during saturation (an outage) counts from 0 again: never a negative share.
+    used = {key: max(0.0, cpu_after[key] - cpu_before.get(key, 0.0)) for key in cpu_after}
+    ours = sum(used.values())
     broker_cpu = (broker_after - broker_before) if broker_before is not None and broker_after else None
     machine = machine_after - machine_before
     processes_out = []
-    for pid, worker in pids.items():
-        used = cpu_after[pid] - cpu_before.get(pid, 0.0)
+    for key, worker in workers.items():
         processes_out.append(
             {
                 "name": worker.name,
                 "instance": worker.instance,
-                "peak_rss_mib": rss[pid],
-                "cpu_seconds": round(used, 2),
+                "peak_rss_mib": rss[key],
+                "cpu_seconds": round(used[key], 2),
+                "restarts": worker.restarts,
             }
         )
     stages = []
     for stage in chain.stages:
-        workers = [p for p in processes_out if p["name"] == stage]
-        cpu = sum(p["cpu_seconds"] for p in workers)
+        of_stage = [p for p in processes_out if p["name"] == stage]
+        cpu = sum(p["cpu_seconds"] for p in of_stage)
         leads = rates[stage]["leads"]
         stages.append(
             {
                 "stage": stage,
-                "instances": len(workers),
+                "instances": len(of_stage),
                 "leads_per_second": rates[stage]["leads_per_second"],
                 "cpu_ms_per_lead": round(cpu * 1000 / leads, 3) if leads else None,
                 "leads_per_cpu_second": round(leads / cpu, 1) if cpu else None,
-                "peak_rss_mib": max((p["peak_rss_mib"] or 0.0) for p in workers),
+                "peak_rss_mib": max((p["peak_rss_mib"] or 0.0) for p in of_stage),
+                "restarts": sum(p["restarts"] for p in of_stage),
             }
         )
     own = own_after - own_before

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from streams.settings import Settings, settings_env
 
@@ -50,13 +51,21 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+#: Exit codes after which ``leadroute run`` expects to be restarted (broker or Redis did not
+#: answer in time): the supervisor would restart the stage, and so does the benchmark.
+RESTARTABLE = {4, 5}
+
+
 @dataclass
 class Worker:
-    """One running process: what it runs (``name``) and which instance of it."""
+    """One running process: what it runs (``name``), which instance of it, and how to start it again."""
 
     name: str
     instance: str
     process: subprocess.Popen[bytes]
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: int = 0
 
 
 @dataclass
@@ -66,11 +75,10 @@ class Processes:
     log_dir: str
     workers: list[Worker] = field(default_factory=list)
 
-    def start(self, name: str, command: list[str], settings: Settings, instance: str) -> Worker:
-        env = {**os.environ, **settings_env(settings.with_overrides(instance_id=instance))}
+    def _popen(self, name: str, instance: str, command: list[str], env: dict[str, str]) -> Any:
         log_path = os.path.join(self.log_dir, f"{name}-{instance}.log")
         with open(log_path, "ab") as output:  # the child keeps its own descriptor
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, *command],
                 env=env,
                 stdout=output,
@@ -78,22 +86,29 @@ class Processes:
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
             )
-        worker = Worker(name, instance, process)
+
+    def start(self, name: str, command: list[str], settings: Settings, instance: str) -> Worker:
+        env = {**os.environ, **settings_env(settings.with_overrides(instance_id=instance))}
+        worker = Worker(name, instance, self._popen(name, instance, command, env), command, env)
         self.workers.append(worker)
         return worker
 
     def check(self) -> None:
-        """Raise if any process has exited: its figures would be missing from the run."""
+        """Restart a process that stopped for an outage (counted); raise if one failed otherwise."""
         for worker in self.workers:
             code = worker.process.poll()
-            if code is not None:
+            if code in RESTARTABLE:
+                worker.restarts += 1
+                worker.process = self._popen(worker.name, worker.instance, worker.command, worker.env)
+            elif code is not None:
                 raise RuntimeError(
                     f"{worker.name} (instance {worker.instance}) exited with code {code} during the "
                     f"benchmark; its log is {self.log_dir}/{worker.name}-{worker.instance}.log"
                 )
 
-    def cpu(self) -> dict[int, float]:
-        return {w.process.pid: cpu_seconds(w.process.pid) or 0.0 for w in self.workers}
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far per worker (by name/instance; a restarted process starts again at 0)."""
+        return {f"{w.name}/{w.instance}": cpu_seconds(w.process.pid) or 0.0 for w in self.workers}
 
     def stop(self, timeout: float = 10.0) -> None:
         for worker in self.workers:
