@@ -82,35 +82,6 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
     return rows
 
 
-def pipeline_latency(settings: Settings, lead_count: int, rate: float) -> list[dict[str, Any]]:
-    """The demo pipeline under at-least-once (baseline) and exactly-once."""
-    from streams.demo import measure_pipeline
-
-    rows = []
-    for guarantee in ("at-least-once", "exactly-once"):
-        summary = measure_pipeline(
-            settings,
-            lead_count=lead_count,
-            seed=5,
-            timeout=600,
-            rate=rate,
-            tuning={"processing_guarantee": guarantee},
-        )
-        rows.append(
-            {
-                "processing_guarantee": guarantee,
-                "commit_interval_s": summary["commit_interval_s"],
-                "leads": lead_count,
-                "unaccounted": summary["unaccounted"],
-                "p50_ms": summary["latency_ms"]["p50"],
-                "p95_ms": summary["latency_ms"]["p95"],
-                "p99_ms": summary["latency_ms"]["p99"],
-                "leads_per_second": summary["leads_per_second"],
-            }
-        )
-    return rows
-
-
 def render_rows(rows: list[dict[str, Any]], title: str) -> None:
     table = Table(title=title)
     for column in rows[0]:

@@ -16,9 +16,10 @@ from streams.cli_owners import owners
 from streams.cli_routing import explain, rules, simulate
 from streams.cli_settings import with_settings
 from streams.settings import Settings
-from streams.stages.registry import STAGES
+from streams.stages.registry import LEAD_STAGES, STAGES
 
 console = Console(stderr=True)
+_GUARANTEES = ("at-least-once", "exactly-once")
 
 
 def _exit_on_bad_configuration(error: ValueError) -> None:
@@ -252,23 +253,178 @@ def bench_stages(settings: Settings, lead_count: int, as_json: bool) -> None:
         render_rows(rows, "Stage steps, in-process")
 
 
+def _bench_option(
+    flag: str, env: str, *names: str, **kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A bench option that is also a LEADROUTE_BENCH_* variable (flags win), as settings are."""
+    return click.option(
+        flag, *names, envvar=f"LEADROUTE_BENCH_{env}", show_envvar=True, show_default=True, **kwargs
+    )
+
+
+def _intervals(_ctx: Any, _param: Any, text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of seconds") from None
+    if any(value <= 0 for value in values):
+        raise click.BadParameter("commit intervals must be positive")
+    return values
+
+
 @bench.command("pipeline")
-@click.option("--leads", "lead_count", type=click.IntRange(10), default=1_000, show_default=True)
-@click.option("--rate", type=click.FloatRange(0), default=200.0, show_default=True, help="Leads per second.")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_bench_option(
+    "--leads",
+    "LEADS",
+    "lead_count",
+    type=click.IntRange(10),
+    default=50_000,
+    help="Leads published at once to measure throughput at saturation.",
+)
+@_bench_option(
+    "--rate",
+    "RATE",
+    type=click.FloatRange(1),
+    default=1000.0,
+    help="Offered rate (leads/s) of the latency phase.",
+)
+@_bench_option(
+    "--latency-leads",
+    "LATENCY_LEADS",
+    type=click.IntRange(10),
+    default=15_000,
+    help="Leads published at --rate for the latency phase.",
+)
+@_bench_option(
+    "--guarantee",
+    "GUARANTEE",
+    type=click.Choice(["both", *_GUARANTEES]),
+    default="both",
+    help="Processing guarantee(s) to measure; replaces LEADROUTE_PROCESSING_GUARANTEE here.",
+)
+@_bench_option(
+    "--intervals",
+    "INTERVALS",
+    default="0.05,0.1,0.25",
+    callback=_intervals,
+    help="Commit intervals (s) of the commit-interval table, comma-separated; '' skips it. "
+    "The main table uses --commit-interval (LEADROUTE_COMMIT_INTERVAL).",
+)
+@_bench_option(
+    "--interval-leads",
+    "INTERVAL_LEADS",
+    type=click.IntRange(10),
+    default=10_000,
+    help="Leads at saturation per row of the commit-interval table.",
+)
+@_bench_option(
+    "--crm-accounts",
+    "CRM_ACCOUNTS",
+    type=click.IntRange(0),
+    default=5_000,
+    help="Accounts of the synthetic CRM in the mirror (60% of the leads' companies among them).",
+)
+@_bench_option(
+    "--scale-stage",
+    "SCALE_STAGE",
+    type=click.Choice(list(LEAD_STAGES)),
+    default=None,
+    help="Also run the pipeline with --instances processes of this stage in its consumer group.",
+)
+@_bench_option(
+    "--instances",
+    "INSTANCES",
+    type=click.IntRange(2, 16),
+    default=2,
+    help="Processes of --scale-stage, each with its own LEADROUTE_INSTANCE_ID.",
+)
+@_bench_option("--seed", "SEED", type=int, default=7, help="Seed of the synthetic leads and CRM.")
+@_bench_option(
+    "--timeout",
+    "TIMEOUT",
+    type=click.FloatRange(10),
+    default=900.0,
+    help="Most seconds one configuration may take.",
+)
+@_bench_option(
+    "--profile",
+    "PROFILE",
+    "profile_stage",
+    type=click.Choice(list(LEAD_STAGES)),
+    default=None,
+    help="Sample this stage with py-spy during each saturation phase (pip install 'leadroute[profile]').",
+)
+@_bench_option(
+    "--profile-dir",
+    "PROFILE_DIR",
+    type=click.Path(file_okay=False, writable=True),
+    default=".",
+    help="Where --profile writes py-spy's raw collapsed stacks (flame graph input).",
+)
+@click.option(
+    "--external-kafka",
+    is_flag=True,
+    help="Use LEADROUTE_KAFKA_BOOTSTRAP (fresh topics per run) instead of an embedded broker each.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @with_settings
-def bench_pipeline(settings: Settings, lead_count: int, rate: float, as_json: bool) -> None:
-    """All five stages on the embedded broker: latency and throughput under both guarantees.
+def bench_pipeline(
+    settings: Settings,
+    lead_count: int,
+    rate: float,
+    latency_leads: int,
+    guarantee: str,
+    intervals: tuple[float, ...],
+    interval_leads: int,
+    crm_accounts: int,
+    scale_stage: str | None,
+    instances: int,
+    seed: int,
+    timeout: float,
+    profile_stage: str | None,
+    profile_dir: str,
+    external_kafka: bool,
+    as_json: bool,
+) -> None:
+    """Every stage through the broker, next to a five-hop pass-through chain measured in the same run.
 
-    At-least-once is the baseline: it has no transaction to wait for.
+    Throughput with every lead published at once, latency at a fixed offered
+    rate, per-stage throughput, CPU and peak RSS, each also as a ratio to the
+    baseline: five pass-through processes with the same partitions, guarantee,
+    commit interval and Avro Lead decode/encode. Needs Redis at
+    LEADROUTE_REDIS_URL (a fresh prefix per run, deleted after). Exit codes:
+    0 every lead accounted for; 1 some were not; 5 Redis unreachable.
     """
-    from streams.bench import pipeline_latency, render_rows
+    from streams.bench_pipeline import Options, run
+    from streams.bench_pipeline_report import render, unaccounted
+    from streams.embedded import redis_answers
 
-    rows = pipeline_latency(settings, lead_count, rate)
+    if not redis_answers(settings.redis_url):
+        console.print(f"[red]Redis does not answer at {settings.redis_url}[/]")
+        sys.exit(5)
+    options = Options(
+        leads=lead_count,
+        rate=rate,
+        latency_leads=latency_leads,
+        guarantees=_GUARANTEES if guarantee == "both" else (guarantee,),
+        commit_interval=settings.commit_interval,
+        intervals=intervals,
+        interval_leads=interval_leads,
+        crm_accounts=crm_accounts,
+        seed=seed,
+        scale_stage=scale_stage,
+        instances=instances,
+        timeout=timeout,
+        external_kafka=external_kafka,
+        profile_stage=profile_stage,
+        profile_dir=profile_dir,
+    )
+    summary = run(settings, options, None if as_json else console)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(summary, indent=2))
     else:
-        render_rows(rows, f"Pipeline at {rate:g} leads/s")
+        render(summary, Console())
+    sys.exit(0 if unaccounted(summary) == 0 else 1)
 
 
 @main.command()

@@ -19,7 +19,7 @@ in the ``leadroute-schema`` header; see ``schemas/README.md``.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import fastavro
@@ -58,6 +58,94 @@ def header_value(headers: HeaderList, name: str) -> str | None:
     return None
 
 
+Tagger = Callable[[Any], Any]
+
+
+def _named_records(schema: Any, found: dict[str, Any]) -> None:
+    """Every named record of a parsed schema, by full name (later uses are only the name)."""
+    if isinstance(schema, list):
+        for branch in schema:
+            _named_records(branch, found)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "record":
+            found.setdefault(schema["name"], schema)
+            for spec in schema["fields"]:
+                _named_records(spec["type"], found)
+        elif kind == "array":
+            _named_records(schema["items"], found)
+        elif kind == "map":
+            _named_records(schema["values"], found)
+        elif isinstance(kind, dict | list):
+            _named_records(kind, found)
+
+
+def union_tagger(schema: Any) -> Tagger | None:
+    """A function naming the branch of every ``[null, record]`` union a value of ``schema`` holds.
+
+    fastavro picks a union's branch by validating the value against each
+    candidate, and validation walks the whole nested record: a Lead's sections
+    sit in such unions, and records nested in them in more, so writing a Lead
+    validated most of it several times over (about half the encoding time).
+    A branch given as ``(name, value)`` (fastavro's tuple notation) is written
+    at once, to the same bytes. None: the schema has no such union.
+    """
+    named: dict[str, Any] = {}
+    _named_records(schema, named)
+    memo: dict[str, Tagger | None] = {}
+
+    def for_type(kind: Any) -> Tagger | None:
+        if isinstance(kind, str):
+            return for_record(named[kind]) if kind in named else None
+        if isinstance(kind, list):
+            records = [
+                b
+                for b in kind
+                if (isinstance(b, dict) and b.get("type") == "record") or (isinstance(b, str) and b in named)
+            ]
+            if len(records) != 1 or len(kind) != 2 or "null" not in kind:
+                return None  # primitives (cheap to tell apart), or several records: left to fastavro
+            record = named[records[0]] if isinstance(records[0], str) else records[0]
+            name, inner = record["name"], for_record(record)
+            if inner is None:
+                return lambda value: None if value is None else (name, value)
+            return lambda value: None if value is None else (name, inner(value))
+        if not isinstance(kind, dict):
+            return None
+        if kind.get("type") == "record":
+            return for_record(kind)
+        if kind.get("type") == "array" and (item := for_type(kind["items"])) is not None:
+            return lambda values: [item(v) for v in values]
+        if kind.get("type") == "map" and (each := for_type(kind["values"])) is not None:
+            return lambda values: {k: each(v) for k, v in values.items()}
+        return None
+
+    def for_record(record: Any) -> Tagger | None:
+        name = record["name"]
+        if name in memo:
+            return memo[name]
+        memo[name] = None  # a recursive reference while this one is built: written as it is
+        taggers = [
+            (spec["name"], t) for spec in record["fields"] if (t := for_type(spec["type"])) is not None
+        ]
+        if not taggers:
+            return None
+
+        def tag(value: Any) -> Any:
+            if not isinstance(value, dict):
+                return value  # let fastavro say what is wrong with it
+            tagged = dict(value)
+            for field_name, tagger in taggers:
+                if tagged.get(field_name) is not None:
+                    tagged[field_name] = tagger(tagged[field_name])
+            return tagged
+
+        memo[name] = tag
+        return tag
+
+    return for_type(schema)
+
+
 class AvroCodec:
     """Schemaless Avro for one record of ``schemas/``."""
 
@@ -66,9 +154,12 @@ class AvroCodec:
         self.schema = schemas.parsed(record)
         self.fingerprint = schemas.fingerprint(record)
         self.content_type = f"application/vnd.leadroute.{record.lower()}+avro"
+        self._tag = union_tagger(self.schema)
 
     def encode(self, value: Any) -> bytes:
         buffer = io.BytesIO()
+        if self._tag is not None:
+            value = self._tag(value)
         fastavro.schemaless_writer(buffer, self.schema, value, strict_allow_default=True)
         return buffer.getvalue()
 

@@ -27,7 +27,7 @@ from processors.enrichment.models import (
     Provenance,
     firmographics_source,
 )
-from processors.enrichment.phones import PhoneFacts, phone_facts, reparse_national
+from processors.enrichment.phones import PhoneFacts, load_metadata, phone_facts, reparse_national
 from processors.enrichment.regions import RegionMap
 from processors.enrichment.titles import TitleClassifier
 from processors.models import Lead, NormalizedSection
@@ -126,6 +126,9 @@ class Enricher:
     titles: TitleClassifier
     lists: DomainLists = field(default_factory=DomainLists)
     firmographics: FirmographicsProvider | None = None
+
+    def __post_init__(self) -> None:
+        load_metadata()  # at start-up, so the first lead does not wait ~0.4 s for the phone data
 
     def clear_caches(self) -> None:
         """Forget memoised look-ups, so a benchmark measures cold work, not cache hits."""
