@@ -35,6 +35,7 @@ from processors.assign import CandidateCache, StaticOwners, request_for
 from processors.intake import raw_lead_from_json
 from processors.ports import SystemClock
 from processors.routing.memory_ledger import InMemoryLedger
+from streams.redis_client import redis_client
 from streams.settings import Settings
 from streams.stages.base import BatchStep, Message, lead_batch_step
 
@@ -62,14 +63,13 @@ def _stage_worker(
     results: Any,
 ) -> None:
     """One assign worker process: its own Redis connection and stage, started with the others."""
-    import redis
 
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.rules_source import RulesSource
     from streams.runner import settle_heap
     from streams.stages import assign
 
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings, socket_timeout=60)
     try:
         ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
         stage = assign.build_step(
@@ -99,7 +99,6 @@ def _in_parallel(
     """The stage in ``workers`` processes at once; leads/s from the first start to the last finish."""
     import multiprocessing
 
-    import redis
 
     context = multiprocessing.get_context("fork")  # the workers inherit the prepared leads
     ready, results = context.Barrier(workers), context.Queue()
@@ -124,7 +123,7 @@ def _in_parallel(
         raise RuntimeError(f"an assign worker failed: {failed[0]!r}")
     elapsed = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
     count = sum(n for _, _, n in spans)
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings, socket_timeout=60)
     decided = sum(1 for _ in client.scan_iter(match=f"{prefix}:{{assign}}:d:*", count=1000))
     client.close()
     return {
@@ -138,7 +137,6 @@ def _in_parallel(
 def measure(
     settings: Settings, lead_count: int, batch_size: int, seed: int = 11, workers: int = 1
 ) -> dict[str, Any]:
-    import redis
 
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
     from streams.adapters.redis_assignments import forget_prefix
@@ -179,7 +177,7 @@ def measure(
 
     settle_heap()  # as a running stage does once it has started
     prefix = f"leadroute-bench-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings, socket_timeout=60)
     rows: list[dict[str, Any]] = []
     try:
         no_op = BatchStep(

@@ -343,20 +343,18 @@ def run_bench_match(
     """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory."""
     import uuid
 
-    import redis
-
     from streams import embedded
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.crm_synthetic import generate_crm
+    from streams.redis_client import redis_answers, redis_client
     from streams.reference import build_enricher
     from streams.stages.match import matcher_for
 
     server = None
-    url = settings.redis_url
-    if not embedded.redis_answers(url):
+    if not redis_answers(settings):
         server = embedded.start_redis()
-        url = server.url
-    client = redis.Redis.from_url(url)
+        settings = settings.with_overrides(redis_url=server.url, redis_cluster=False)
+    client = redis_client(settings, socket_timeout=60)
     mirror = RedisCrmMirror(
         client,
         prefix=f"{settings.redis_prefix}-bench-match-{uuid.uuid4().hex[:8]}",
