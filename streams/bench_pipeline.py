@@ -293,16 +293,24 @@ def _wait_for_members(settings: Settings, chain: Chain, deadline: float) -> None
         if count < 2:
             continue
         group = f"{settings.group_prefix}-{name}"
+        settle = 2 * (settings.session_timeout_ms or 10_000) / 1000
         while time.monotonic() < deadline:
             try:
                 [described] = admin.describe_consumer_groups([group], request_timeout=5).values()
                 result = described.result()
-                holding = [m for m in result.members if m.assignment and m.assignment.topic_partitions]
-                if result.state == ConsumerGroupState.STABLE and len(holding) >= count:
-                    break
             except Exception as error:  # noqa: BLE001 - a broker that cannot describe groups: wait instead
-                log.info("cannot describe group %s (%s); waiting for the rebalance instead", group, error)
-                time.sleep(settings.session_timeout_ms / 1000 if settings.session_timeout_ms else 10)
+                log.info(
+                    "cannot describe group %s (%s); waiting %.0f s for the rebalance", group, error, settle
+                )
+                time.sleep(settle)
+                break
+            if not result.members:
+                # Some brokers (the embedded one) list no members: give the rebalance time instead.
+                log.info("group %s lists no members; waiting %.0f s for the rebalance", group, settle)
+                time.sleep(settle)
+                break
+            holding = [m for m in result.members if m.assignment and m.assignment.topic_partitions]
+            if result.state == ConsumerGroupState.STABLE and len(holding) >= count:
                 break
             time.sleep(0.5)
 

@@ -361,12 +361,13 @@ def _intervals(_ctx: Any, _param: Any, text: str) -> tuple[float, ...]:
     default=".",
     help="Where --profile writes py-spy's raw collapsed stacks (flame graph input).",
 )
-@click.option(
+@_bench_option(
     "--external-kafka",
+    "EXTERNAL_KAFKA",
     is_flag=True,
     help="Use LEADROUTE_KAFKA_BOOTSTRAP (fresh topics per run) instead of an embedded broker each.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@_bench_option("--json", "JSON", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @with_settings
 def bench_pipeline(
     settings: Settings,
