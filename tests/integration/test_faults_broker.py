@@ -94,6 +94,7 @@ FULL_CASES = [("at-least-once", "stall", 60.0), ("exactly-once", "cut", 3.0)]
 @pytest.mark.parametrize(
     ("guarantee", "outage", "broker_timeout"), SHORT_CASES + (FULL_CASES if full() else [])
 )
+@pytest.mark.timeout(fault_scale(300, 900))
 def test_a_broker_outage_loses_nothing_and_stages_report_it(
     infra: Services,
     proxied: ProxiedBroker,
@@ -153,7 +154,12 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
         published = publisher.join(180)
         phases["published"] = round(time.monotonic() - started, 1)
         assert published.failed == 0, "the upstream could not publish after the broker came back"
-        outcomes.wait_for_all(published, timeout=fault_scale(180, 420))
+        try:
+            outcomes.wait_for_all(published, timeout=fault_scale(180, 420))
+        except AssertionError as error:
+            last = {stage: health.latest(stage) for stage in ALL_STAGES}
+            said = {stage: (s.status, s.body.get("reasons")) for stage, s in last.items() if s}
+            raise AssertionError(f"{error}; what each stage's /healthz said last: {said}") from None
         phases["accounted"] = round(time.monotonic() - started, 1)
         time.sleep(1.0)  # late duplicates, if any, arrive before the checks
         outcomes.poll(1.0)
