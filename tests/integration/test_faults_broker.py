@@ -1,9 +1,11 @@
 """The broker unreachable for 10 s, then back on the same address: stages recover, nothing is lost.
 
 Every stage runs under the supervisor (what ``leadroute run all`` starts). While
-a paced upstream publishes, every connection to the broker is cut and new ones
-are refused for 10 s, then the broker answers again on the same address and
-the upstream keeps publishing. Meanwhile and afterwards:
+a paced upstream publishes, the broker goes away for 10 s, then answers again on
+the same address and the upstream keeps publishing. Two kinds of outage: "cut"
+closes every connection and refuses new ones (the broker down), "stall" keeps
+connections open but lets no byte through (a network partition, where the
+client's connection still looks up). Meanwhile and afterwards:
 
 * each stage's /healthz turns unready during the outage (a probe that gets no
   answer, because the stage exited and waits for its restart, counts too) and
@@ -25,8 +27,11 @@ back on the same address. It therefore always uses the embedded broker (the
 shared one, or a configured Apache Kafka, advertises its own address), and the
 Redis the suite uses.
 
-The short form (CI) has one outage under each guarantee; ``LEADROUTE_FAULTS=full``
-has two outages, more leads and a faster upstream.
+The short form (CI) runs a cut under each guarantee and a stall under
+exactly-once, one outage each; ``LEADROUTE_FAULTS=full`` adds a stall under
+at-least-once and a broker timeout shorter than the outage (every stage gives up
+with exit 4 and is restarted while the broker is still away), each with two
+outages, more leads and a faster upstream.
 """
 
 from __future__ import annotations
