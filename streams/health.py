@@ -109,6 +109,7 @@ class Health:
         self.last_stats_at: float | None = None
         self.brokers_up: int | None = None
         self.brokers_silent = 0  # connected, but requests unanswered past the limit
+        self.group: tuple[str, str] | None = None  # (state, join state) while not a settled member
         self._monotonic = monotonic
         self._watch: dict[tuple[str, str], PartitionWatch] = {}
         self._stalled: dict[tuple[str, str], int] = {}  # partition → records held behind the open transaction
@@ -122,6 +123,10 @@ class Health:
         nodes = [b for b in stats.get("brokers", {}).values() if b.get("nodeid", -1) >= 0]
         brokers_up = sum(1 for broker in nodes if _answering(broker, self.unanswered_after_s))
         brokers_silent = sum(1 for broker in nodes if broker.get("state") == "UP") - brokers_up
+        cgrp = stats.get("cgrp")
+        group = None
+        if cgrp and (cgrp.get("state"), cgrp.get("join_state")) != ("up", "steady"):
+            group = (str(cgrp.get("state")), str(cgrp.get("join_state")))
         seen: set[tuple[str, str]] = set()
         stalled: dict[tuple[str, str], int] = {}
         for topic, topic_stats in stats.get("topics", {}).items():
@@ -137,6 +142,7 @@ class Health:
             self.last_stats_at = now
             self.brokers_up = brokers_up
             self.brokers_silent = brokers_silent
+            self.group = group
             for key in set(self._watch) - seen:  # revoked partitions stop counting
                 del self._watch[key]
                 metrics.INPUT_STALLED.labels(self.stage, *key).set(0)
@@ -175,6 +181,7 @@ class Health:
             fresh = stats_age is not None and stats_age < 3 * self.stats_interval_s + 2
             broker_ok = fresh and (self.brokers_up or 0) > 0
             silent = self.brokers_silent
+            group = self.group
             stalled = {f"{topic}[{partition}]": held for (topic, partition), held in self._stalled.items()}
         reasons = dict(blockers)
         if not self.running:
@@ -191,6 +198,13 @@ class Health:
                 )
             else:
                 reasons["broker"] = "No Kafka broker is reachable."
+        elif group is not None:
+            # No partitions while not a member, so no lag and no stall would show it.
+            reasons["group"] = (
+                f"Not a settled member of its consumer group (group state {group[0]}, join state "
+                f"{group[1]}): it reads nothing until it is. Minutes of this after an outage mean the "
+                "client is stuck; restart the stage."
+            )
         if stalled:
             reasons["input_stalled"] = (
                 "The input has records behind a transaction nobody commits (an upstream process died "

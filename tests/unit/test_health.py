@@ -206,3 +206,22 @@ def test_a_probe_that_hung_up_before_its_answer_leaves_no_traceback(capsys: Any)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _with_group(state: str, join_state: str) -> str:
+    body = json.loads(stats({}))
+    body["cgrp"] = {"state": state, "join_state": join_state, "assignment_size": 0}
+    return json.dumps(body)
+
+
+def test_unready_while_not_a_settled_member_of_the_group() -> None:
+    # A consumer stuck finding its coordinator after an outage holds no partitions, so
+    # neither lag nor a stall shows it: the group's own state must.
+    clock = FakeClock()
+    h = health(clock)
+    for state, join_state in [("query-coord", "init"), ("up", "wait-join"), ("wait-coord", "steady")]:
+        h.on_stats(_with_group(state, join_state))
+        ready, report = h.report()
+        assert not ready and state in report["reasons"]["group"], report
+    h.on_stats(_with_group("up", "steady"))
+    assert h.report()[0]
