@@ -92,8 +92,10 @@ def hides_aborted(proxied: ProxiedBroker) -> bool:
 #: refuses new ones (the broker down); "stall" holds every byte on open connections (a network
 #: partition). A broker timeout shorter than the outage makes every stage give up (exit 4) and
 #: be restarted, again and again, while the broker is still away.
-SHORT_CASES = [("exactly-once", "cut", 60.0), ("at-least-once", "cut", 60.0), ("exactly-once", "stall", 60.0)]
-FULL_CASES = [("at-least-once", "stall", 60.0), ("exactly-once", "cut", 3.0)]
+# CI runs one outage of each kind; the full form adds the other guarantee and a broker
+# timeout shorter than the outage (stages exit 4 and are restarted while the broker is away).
+SHORT_CASES = [("exactly-once", "cut", 60.0), ("at-least-once", "stall", 60.0)]
+FULL_CASES = [("at-least-once", "cut", 60.0), ("exactly-once", "stall", 60.0), ("exactly-once", "cut", 3.0)]
 
 
 @pytest.mark.parametrize(

@@ -59,11 +59,13 @@ from tests.services import Services
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 ALL_STAGES = list(STAGES)
+# CI runs the harder leave (SIGKILL mid-batch); the full form adds a graceful leave under
+# exactly-once, which must deliver no lead twice, and the other stages.
 SHORT_CASES = [
-    ("exactly-once", "assign", "SIGTERM"),
     ("at-least-once", "match", "SIGKILL"),
 ]
 FULL_CASES = [
+    ("exactly-once", "assign", "SIGTERM"),
     ("exactly-once", "segment", "SIGKILL"),
     ("at-least-once", "assign", "SIGTERM"),
 ]
