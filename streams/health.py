@@ -110,6 +110,7 @@ class Health:
         self.brokers_up: int | None = None
         self.brokers_silent = 0  # connected, but requests unanswered past the limit
         self.group: tuple[str, str] | None = None  # (state, join state) while not a settled member
+        self.group_since: float | None = None  # when it last stopped being a settled member
         self._monotonic = monotonic
         self._watch: dict[tuple[str, str], PartitionWatch] = {}
         self._stalled: dict[tuple[str, str], int] = {}  # partition → records held behind the open transaction
@@ -142,6 +143,10 @@ class Health:
             self.last_stats_at = now
             self.brokers_up = brokers_up
             self.brokers_silent = brokers_silent
+            if group is None:
+                self.group_since = None
+            elif self.group_since is None:
+                self.group_since = now
             self.group = group
             for key in set(self._watch) - seen:  # revoked partitions stop counting
                 del self._watch[key]
@@ -172,6 +177,12 @@ class Health:
         if unstable > 0 and caught_up and now - watch.since >= self.stall_after_s:
             return unstable
         return 0
+
+    def out_of_group_for(self) -> float:
+        """Seconds since the stage stopped being a settled member of its group (0 while it is one)."""
+        with self._lock:
+            since = self.group_since
+        return 0.0 if since is None else self._monotonic() - since
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         blockers = self.readiness.blockers()
@@ -238,6 +249,49 @@ class ProbeServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
+
+
+class GroupWatch:
+    """Stops a stage that stayed out of its consumer group too long, so it can start afresh.
+
+    After a broker outage a client was seen never to take its partitions back: it
+    read nothing, yet lived on. A restart joins the group anew; run all and
+    Kubernetes do that when the stage exits 4.
+    """
+
+    def __init__(
+        self, health: Health, limit_s: float, on_lost: Callable[[str], None], every_s: float = 1.0
+    ) -> None:
+        self.health = health
+        self.limit_s = limit_s
+        self.every_s = every_s
+        self.on_lost = on_lost
+        self.lost: str | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> GroupWatch:
+        threading.Thread(target=self.run, name=f"{self.health.stage}-group-watch", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            if self.check():
+                return
+
+    def check(self) -> bool:
+        out_for = self.health.out_of_group_for()
+        if out_for <= self.limit_s:
+            return False
+        group = self.health.group or ("?", "?")
+        self.lost = (
+            f"out of its consumer group for {out_for:.0f} s (group state {group[0]}, join state "
+            f"{group[1]}); restarting to join it afresh, nothing was lost"
+        )
+        self.on_lost(self.lost)
+        return True
 
 
 def serve(host: str, port: int, health: Health) -> ThreadingHTTPServer:

@@ -219,13 +219,20 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
         )
         stage_health.running = True
         watch = prepare_state(settings, stage, app)
+        group_watch = health.GroupWatch(
+            stage_health, settings.group_rejoin_seconds, on_lost=lambda _: app.stop()
+        ).start()
         settle_heap()
         app.run()
+        group_watch.stop()
         if watch is not None:
             watch.stop()
             if watch.lost is not None:
                 log.error("stage %s stopped (exit %d): %s", stage, EXIT_DEPENDENCY_DOWN, watch.lost)
                 return EXIT_DEPENDENCY_DOWN
+        if group_watch.lost is not None:
+            log.error("stage %s stopped (exit %d): %s", stage, EXIT_BROKER_UNREACHABLE, group_watch.lost)
+            return EXIT_BROKER_UNREACHABLE
     except Exception as error:
         expected = exit_for(error, settings, stage)
         if expected is None:

@@ -130,6 +130,12 @@ class Settings:
         "Seconds a stage keeps retrying while no Kafka broker answers before it exits with code 4 (run all "
         "then restarts it); meanwhile /healthz reports it unready.",
     )
+    group_rejoin_seconds: float = _setting(
+        120.0,
+        "LEADROUTE_GROUP_REJOIN_SECONDS",
+        "Seconds a stage may stay out of its consumer group (after an outage it failed to rejoin) "
+        "before it exits with code 4 so that run all or the orchestrator starts it afresh.",
+    )
     stall_seconds: float = _setting(
         30.0,
         "LEADROUTE_STALL_SECONDS",
@@ -377,6 +383,8 @@ class Settings:
             )
         if self.broker_timeout_seconds <= 0:
             raise ValueError("LEADROUTE_BROKER_TIMEOUT_SECONDS must be a positive number of seconds")
+        if self.group_rejoin_seconds <= 0:
+            raise ValueError("LEADROUTE_GROUP_REJOIN_SECONDS must be a positive number of seconds")
         if self.stall_seconds <= 0:
             raise ValueError("LEADROUTE_STALL_SECONDS must be a positive number of seconds")
         if self.instance_id is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", self.instance_id):

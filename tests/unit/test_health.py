@@ -225,3 +225,34 @@ def test_unready_while_not_a_settled_member_of_the_group() -> None:
         assert not ready and state in report["reasons"]["group"], report
     h.on_stats(_with_group("up", "steady"))
     assert h.report()[0]
+
+
+def test_a_stage_out_of_its_group_too_long_is_stopped_to_rejoin() -> None:
+    clock = FakeClock()
+    h = health(clock)
+    stopped: list[str] = []
+    watch = health_module.GroupWatch(h, limit_s=120.0, on_lost=stopped.append)
+    h.on_stats(_with_group("up", "steady"))
+    clock.now += 500
+    assert not watch.check(), "a settled member was stopped"
+    h.on_stats(_with_group("wait-coord", "init"))  # the outage: out of the group from here
+    clock.now += 100
+    h.on_stats(_with_group("query-coord", "init"))  # still out: the clock keeps running
+    assert not watch.check() and stopped == []
+    clock.now += 30
+    assert watch.check()
+    assert stopped and "out of its consumer group for 130 s" in stopped[0]
+    assert "query-coord" in stopped[0]
+
+
+def test_rejoining_resets_the_time_out_of_the_group() -> None:
+    clock = FakeClock()
+    h = health(clock)
+    watch = health_module.GroupWatch(h, limit_s=120.0, on_lost=lambda _: None)
+    h.on_stats(_with_group("wait-coord", "init"))
+    clock.now += 100
+    h.on_stats(_with_group("up", "steady"))
+    h.on_stats(_with_group("up", "wait-join"))  # a rebalance starts the count again
+    clock.now += 100
+    assert h.out_of_group_for() == 100
+    assert not watch.check()
