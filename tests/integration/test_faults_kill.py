@@ -25,7 +25,6 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -98,22 +97,4 @@ def test_killed_stages_lose_nothing_and_assign_nobody_twice(
         watcher.join(15)
         outcomes.close()
 
-    report = faults.summary(outcomes)
-    codes = {record["error_code"] for record in outcomes.dead}
-    assert codes <= faults.DATA_CODES, f"dead-lettered for a reason that is not the data's: {report}"
-    for lead_id, events in outcomes.assigned.items():
-        destinations = {(e["destination_type"], e["destination"]) for e in events}
-        assert len(destinations) == 1, f"{lead_id} went to {destinations}"
-        assert all(e["replayed"] for e in events[1:]), f"{lead_id}: a second fresh decision"
-    if guarantee == "exactly-once" and hides_aborted:
-        twice = [lead for lead, events in outcomes.assigned.items() if len(events) > 1]
-        assert twice == [], f"exactly-once delivered {len(twice)} leads twice: {report}"
-
-    to_owner = Counter(
-        events[0]["destination"]
-        for events in outcomes.assigned.values()
-        if events[0]["destination_type"] == "owner"
-    )
-    counted = {owner: n for owner, n in faults.ledger_owner_counts(settings).items() if n}
-    assert counted == dict(to_owner), f"the ledger's counts moved other than once per lead: {report}"
-    assert faults.ledger_decisions(settings) == len(outcomes.assigned)
+    faults.check_accounting(outcomes, settings, guarantee=guarantee, hides_aborted=hides_aborted)
