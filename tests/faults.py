@@ -392,6 +392,18 @@ class HealthWatch:
     def all_ready(self) -> bool:
         return all((s := self.latest(stage)) is not None and s.status == 200 for stage in self.ports)
 
+    def wait_all_ready(self, what: str, timeout: float) -> None:
+        """Until every stage answers 200; on a timeout, says which did not and why."""
+        try:
+            wait_until(self.all_ready, what, timeout)
+        except AssertionError as error:
+            unready = {
+                stage: (sample.status, sample.body.get("reasons")) if sample else None
+                for stage in self.ports
+                if (sample := self.latest(stage)) is None or sample.status != 200
+            }
+            raise AssertionError(f"{error}; still unready: {unready}") from None
+
     def first_unready(self, stage: str, since: float, until: float) -> HealthSample | None:
         return next(
             (s for s in self._samples() if s.stage == stage and since <= s.at <= until and s.unready), None
