@@ -149,10 +149,13 @@ def test_redis_restarting_empty_loses_no_lead_and_rebuilds_owners_crm_and_decisi
         owners_after = directory.fresh()
         ledger_counts = faults.ledger_owner_counts(settings)
     finally:
-        supervisor.stop()
-        watcher.join(15)
-        outcomes.close()
-        own.stop()
+        try:
+            supervisor.stop()
+            if watcher.is_alive():
+                watcher.join(15)
+            outcomes.close()
+        finally:
+            own.stop()  # never left running, whatever failed above
 
     report = faults.summary(outcomes)
     codes = {record["error_code"] for record in outcomes.dead}
