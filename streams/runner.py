@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
 
 from confluent_kafka import KafkaError, KafkaException
 from quixstreams import Application
@@ -149,7 +151,70 @@ def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int,
     return None
 
 
-def prepare_state(settings: Settings, stage: str, app: Application) -> StateWatch | None:
+#: Seconds the Quix loop gets to stop (and close its consumer) after a watch asked it to, before
+#: the process ends without a clean shutdown.
+STOP_GRACE_SECONDS = 20.0
+
+
+class LoopStopper:
+    """Stops the stage for a watch that found it broken, and makes sure the process does end.
+
+    A consumer cut off from its group was seen to hang in its close for minutes, so a
+    polite stop alone could leave a stage alive and reading nothing. The stop is marked
+    failed, so the open checkpoint is dropped rather than committed; if the loop has not
+    returned within the grace period the process exits with the watch's code. Nothing is
+    lost either way: uncommitted work is redone, and an open transaction is aborted when
+    the stage's transactional id starts again.
+    """
+
+    def __init__(
+        self,
+        app: Application,
+        stage: str,
+        grace_s: float = STOP_GRACE_SECONDS,
+        exit_process: Callable[[int], None] = os._exit,
+    ) -> None:
+        self.app = app
+        self.stage = stage
+        self.grace_s = grace_s
+        self.exit_process = exit_process
+        self.returned = threading.Event()
+        self._asked = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def asker(self, code: int) -> Callable[[str], None]:
+        """The on_lost callback for a watch whose finding ends the stage with ``code``."""
+        return lambda reason: self.stop(code, reason)
+
+    def stop(self, code: int, reason: str) -> None:
+        if not self._asked.acquire(blocking=False):
+            return  # another watch asked first; its code stands
+        self.app.stop(fail=True)
+        self._timer = threading.Timer(self.grace_s, self._force, args=(code, reason))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def loop_returned(self) -> None:
+        self.returned.set()
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _force(self, code: int, reason: str) -> None:
+        if self.returned.is_set():
+            return
+        log.error(
+            "stage %s stopped (exit %d): %s; the Kafka client did not shut down within %.0f s, so the "
+            "process ends without it",
+            self.stage,
+            code,
+            reason,
+            self.grace_s,
+        )
+        logging.shutdown()
+        self.exit_process(code)
+
+
+def prepare_state(settings: Settings, stage: str, on_lost: Callable[[str], None]) -> StateWatch | None:
     """Before consuming: rebuild what Redis lost, wait for what others rebuild, then keep watching.
 
     Raises DependencyUnavailable (exit 5) when Redis does not answer.
@@ -164,7 +229,7 @@ def prepare_state(settings: Settings, stage: str, app: Application) -> StateWatc
         rebuild.ensure()
     if not plan.rebuilds:
         return None
-    watch = StateWatch(stage, plan.rebuilds, settings.state_check_seconds, on_lost=lambda _: app.stop())
+    watch = StateWatch(stage, plan.rebuilds, settings.state_check_seconds, on_lost=on_lost)
     watch.start()
     return watch
 
@@ -218,12 +283,16 @@ def run_stage(settings: Settings, stage: str, *, metrics_port: int | None = None
             server.server_address[1] if server else "off",
         )
         stage_health.running = True
-        watch = prepare_state(settings, stage, app)
+        stopper = LoopStopper(app, stage)
+        watch = prepare_state(settings, stage, stopper.asker(EXIT_DEPENDENCY_DOWN))
         group_watch = health.GroupWatch(
-            stage_health, settings.group_rejoin_seconds, on_lost=lambda _: app.stop()
+            stage_health, settings.group_rejoin_seconds, on_lost=stopper.asker(EXIT_BROKER_UNREACHABLE)
         ).start()
         settle_heap()
-        app.run()
+        try:
+            app.run()
+        finally:
+            stopper.loop_returned()
         group_watch.stop()
         if watch is not None:
             watch.stop()
