@@ -126,9 +126,7 @@ CRM_MIRROR_RECORDS = Gauge(
 )
 
 # Enrichment: hit rate per field and source is enriched_fields / enriched_leads.
-ENRICHED_LEADS = Counter(
-    "leadroute_enriched_leads", "Leads the enrich stage completed.", registry=REGISTRY
-)
+ENRICHED_LEADS = Counter("leadroute_enriched_leads", "Leads the enrich stage completed.", registry=REGISTRY)
 ENRICHED_FIELDS = Counter(
     "leadroute_enriched_fields",
     "Enrichment fields filled, by field and by the source that filled them.",

@@ -24,9 +24,9 @@ from processors.config import ConfigError
 from processors.errors import DependencyUnavailable
 from streams import __version__, health, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
+from streams.recovery.rebuild import StateWatch
 from streams.settings import Settings
 from streams.stages.registry import STAGES, stage_index, topics_needed
-from streams.state_rebuild import StateWatch
 
 log = logging.getLogger(__name__)
 

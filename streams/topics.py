@@ -35,7 +35,7 @@ CRM_TOPICS: dict[str, str] = {
     "lead": CRM_LEADS,
     "opportunity": CRM_OPPORTUNITIES,
 }
-#: Owners: compacted, keyed by owner id, a null value (tombstone) deletes (streams/owner_events.py).
+#: Owners: compacted, keyed by owner id, a null value (tombstone) deletes (streams/events/owners.py).
 OWNERS = "owners"
 COMPACTED: frozenset[str] = frozenset((*CRM_TOPICS.values(), OWNERS))
 ALL_TOPICS: tuple[str, ...] = (*PIPELINE_TOPICS, *CRM_TOPICS.values(), OWNERS)
@@ -63,7 +63,7 @@ def admin_client(settings: Settings) -> AdminClient:
 
 def routing_channel_topics(settings: Settings) -> tuple[str, ...]:
     """leads.assigned.<channel> for every channel of the configured rules (ConfigError if they are bad)."""
-    from streams.routing_setup import channels_of, rules_for
+    from streams.routing.router import channels_of, rules_for
 
     return tuple(channel_topic(channel) for channel in channels_of(rules_for(settings)))
 

@@ -20,7 +20,7 @@ from streams.adapters.redis_crm_mirror import RedisCrmMirror
 from streams.adapters.redis_firmographics_cache import RedisFirmographicsCache
 from streams.adapters.redis_ledger import RedisAssignmentLedger
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.crm_memory import SyntheticCrm
+from streams.bench.crm_memory import SyntheticCrm
 from streams.redis_client import redis_client
 from streams.settings import Settings
 from tests.integration.test_redis_ledger import _random_request
@@ -88,8 +88,8 @@ def crm_mirror(settings: Settings, accounts: int = 150) -> int:
 
 def firmographics(settings: Settings, url_template: str) -> int:
     """The cache, and the rate limit two enrich workers share, both built as the enrich stage builds them."""
-    from streams.reference import http_provider
     from streams.stages.enrich import build_enricher_for
+    from streams.wiring import http_provider
 
     cache = RedisFirmographicsCache(redis_client(settings), prefix=settings.redis_prefix, ttl_s=600)
     cache.put("tour", "acme.com", Lookup("found", RECORD))

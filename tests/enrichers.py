@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from processors.enrichment.enricher import Enricher
-from streams.reference import build_enricher
 from streams.settings import Settings
+from streams.wiring import build_enricher
 
 
 @cache

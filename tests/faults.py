@@ -26,9 +26,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 import schemas
 from streams import topics
-from streams.demo import _encode, demo_team
+from streams.demo.run import _encode, demo_team
+from streams.demo.synthetic import generate
 from streams.settings import Settings
-from streams.synthetic import generate
 
 #: Dead-letter codes that are the data's fault; anything else under a fault is an infrastructure loss.
 DATA_CODES = {"empty_message", "undecodable", "unsupported_content_type", "schema_violation"}
@@ -70,7 +70,7 @@ def broker_hides_aborted_records(bootstrap: str) -> bool:
 
 
 def publish_team(settings: Settings) -> int:
-    from streams.cli_owners import OwnerPublisher
+    from streams.cli.owners import OwnerPublisher
 
     team = demo_team(int(time.time() * 1000))
     publisher = OwnerPublisher(settings)
@@ -292,7 +292,7 @@ def publish_crm(settings: Settings, accounts: int, seed: int = 7, timeout: float
     With a CRM the match stage does its real work (name look-ups, typo variants)
     instead of answering from an empty mirror.
     """
-    from streams.demo import _load_crm
+    from streams.demo.run import _load_crm
 
     return _load_crm(settings, accounts, seed, time.monotonic() + timeout, None)
 
@@ -433,9 +433,7 @@ def tracebacks(log_dir: str) -> dict[str, list[str]]:
     return found
 
 
-def check_accounting(
-    outcomes: Outcomes, settings: Settings, *, guarantee: str, hides_aborted: bool
-) -> str:
+def check_accounting(outcomes: Outcomes, settings: Settings, *, guarantee: str, hides_aborted: bool) -> str:
     """The fault suite's promises once every published message is accounted for; returns the summary.
 
     Nothing dead-lettered for a reason that is not the data's; no lead with two

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from streams import embedded
+from streams.demo import embedded
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
 

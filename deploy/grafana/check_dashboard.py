@@ -20,46 +20,83 @@ import subprocess
 import sys
 import tempfile
 
-DEFAULT_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                            "dashboards", "leadroute-overview.json")
+DEFAULT_PATH = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "dashboards", "leadroute-overview.json"
+)
 
-COUNTERS = ["leadroute_records_in_total", "leadroute_records_out_total", "leadroute_dlq_total",
-            "leadroute_assignments_total",
-            # enrich stage
-            "leadroute_enriched_leads_total", "leadroute_enriched_fields_total",
-            "leadroute_enrichment_conflicts_total", "leadroute_firmographics_lookups_total",
-            "leadroute_firmographics_errors_total", "leadroute_firmographics_cache_total",
-            # match stage (CRM matching) and crm-sync
-            "leadroute_crm_matches_total", "leadroute_crm_duplicates_total",
-            "leadroute_crm_review_total", "leadroute_crm_sync_events_total",
-            # segment stage
-            "leadroute_segmented_leads_total",
-            # assign stage: routing rules, owners and fairness
-            "leadroute_rules_reloads_total", "leadroute_route_matches_total",
-            "leadroute_owner_skips_total", "leadroute_assignment_fallbacks_total",
-            "leadroute_owner_expected_share_total", "leadroute_owner_placements_total",
-            # state rebuilt after Redis came back empty
-            "leadroute_state_rebuilds_total", "leadroute_state_rebuild_records_total"]
-GAUGES = ["leadroute_consumer_lag", "leadroute_input_stalled", "leadroute_last_processed_timestamp_seconds",
-          "leadroute_stage_info", "leadroute_firmographics_circuit_open",
-          "leadroute_crm_mirror_records", "leadroute_rules_version_info", "leadroute_state_missing"]
-HISTOGRAMS = ["leadroute_processing_seconds", "leadroute_lead_latency_seconds",
-              "leadroute_firmographics_request_seconds",
-              # match and assign
-              "leadroute_batch_size"]
+COUNTERS = [
+    "leadroute_records_in_total",
+    "leadroute_records_out_total",
+    "leadroute_dlq_total",
+    "leadroute_assignments_total",
+    # enrich stage
+    "leadroute_enriched_leads_total",
+    "leadroute_enriched_fields_total",
+    "leadroute_enrichment_conflicts_total",
+    "leadroute_firmographics_lookups_total",
+    "leadroute_firmographics_errors_total",
+    "leadroute_firmographics_cache_total",
+    # match stage (CRM matching) and crm-sync
+    "leadroute_crm_matches_total",
+    "leadroute_crm_duplicates_total",
+    "leadroute_crm_review_total",
+    "leadroute_crm_sync_events_total",
+    # segment stage
+    "leadroute_segmented_leads_total",
+    # assign stage: routing rules, owners and fairness
+    "leadroute_rules_reloads_total",
+    "leadroute_route_matches_total",
+    "leadroute_owner_skips_total",
+    "leadroute_assignment_fallbacks_total",
+    "leadroute_owner_expected_share_total",
+    "leadroute_owner_placements_total",
+    # state rebuilt after Redis came back empty
+    "leadroute_state_rebuilds_total",
+    "leadroute_state_rebuild_records_total",
+]
+GAUGES = [
+    "leadroute_consumer_lag",
+    "leadroute_input_stalled",
+    "leadroute_last_processed_timestamp_seconds",
+    "leadroute_stage_info",
+    "leadroute_firmographics_circuit_open",
+    "leadroute_crm_mirror_records",
+    "leadroute_rules_version_info",
+    "leadroute_state_missing",
+]
+HISTOGRAMS = [
+    "leadroute_processing_seconds",
+    "leadroute_lead_latency_seconds",
+    "leadroute_firmographics_request_seconds",
+    # match and assign
+    "leadroute_batch_size",
+]
 ALLOWED = set(COUNTERS + GAUGES + ["up"])
 ALLOWED.update(h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count"))
 
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool",
-            "and", "or", "unless", "inf", "nan"}
+KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "inf",
+    "nan",
+}
 GRAFANA_VARS = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
 
 
 def metric_names(expr):
     """Identifiers in a PromQL expression that name series (not functions, labels or keywords)."""
-    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)          # string literals (label values)
-    e = re.sub(r"\{[^}]*\}", "", e)                        # label matchers
-    e = re.sub(r"\[[^\]]*\]", "", e)                       # range / subquery selectors
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals (label values)
+    e = re.sub(r"\{[^}]*\}", "", e)  # label matchers
+    e = re.sub(r"\[[^\]]*\]", "", e)  # range / subquery selectors
     e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
     names = set()
     for m in re.finditer(r"(?<![\w$.])([A-Za-z_:][\w:]*)\b(\s*\()?", e):
@@ -94,8 +131,12 @@ def main(path):
         if not g:
             continue
         for other, og in placed:
-            if (g["x"] < og["x"] + og["w"] and og["x"] < g["x"] + g["w"]
-                    and g["y"] < og["y"] + og["h"] and og["y"] < g["y"] + g["h"]):
+            if (
+                g["x"] < og["x"] + og["w"]
+                and og["x"] < g["x"] + g["w"]
+                and g["y"] < og["y"] + og["h"]
+                and og["y"] < g["y"] + g["h"]
+            ):
                 errors.append(f"panel {p.get('title')!r} overlaps panel {other!r}")
         placed.append((p.get("title"), g))
 
@@ -123,8 +164,10 @@ def main(path):
             exprs.append((title, t.get("refId"), expr))
             unknown = metric_names(expr) - ALLOWED
             if unknown:
-                errors.append(f"panel {title!r} target {t.get('refId')} uses unknown metric(s) "
-                              f"{sorted(unknown)}: {expr}")
+                errors.append(
+                    f"panel {title!r} target {t.get('refId')} uses unknown metric(s) "
+                    f"{sorted(unknown)}: {expr}"
+                )
 
     promtool = shutil.which("promtool")
     if promtool and exprs:
@@ -137,19 +180,21 @@ def main(path):
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as tmp:
             tmp.write("\n".join(rules) + "\n")
         try:
-            res = subprocess.run([promtool, "check", "rules", tmp.name],
-                                 capture_output=True, text=True)
+            res = subprocess.run([promtool, "check", "rules", tmp.name], capture_output=True, text=True)
             if res.returncode != 0:
-                errors.append("promtool could not parse the dashboard expressions:\n"
-                              + res.stdout + res.stderr)
+                errors.append(
+                    "promtool could not parse the dashboard expressions:\n" + res.stdout + res.stderr
+                )
         finally:
             os.unlink(tmp.name)
 
     for e in errors:
         print("ERROR:", e)
     parsed = "parsed by promtool" if promtool else "promtool not found, PromQL not parsed"
-    print(f"{path}: {count} panels, {len(exprs)} queries, {parsed}; "
-          f"{'OK' if not errors else f'{len(errors)} error(s)'}")
+    print(
+        f"{path}: {count} panels, {len(exprs)} queries, {parsed}; "
+        f"{'OK' if not errors else f'{len(errors)} error(s)'}"
+    )
     return 1 if errors else 0
 
 

@@ -923,7 +923,7 @@ class RedisCrmMirror:
         A pipeline would send everything and read every reply before the first
         is decoded, so Python and Redis take turns. Keeping one small chunk in
         flight lets Python decode lead i while Redis computes the next ones:
-        ~1.5x the rate of a pipeline (see streams/crm_memory.py).
+        ~1.5x the rate of a pipeline (see streams/bench/crm_memory.py).
         """
         if not queries:
             return

@@ -2,12 +2,12 @@
 
 Decides a whole batch with one pipelined Redis round trip (the assignment
 ledger's Lua script), with the owners owner-sync keeps in Redis and the rule
-set :class:`~streams.rules_source.RulesSource` reloads when its file changes.
+set :class:`~streams.routing.rules_source.RulesSource` reloads when its file changes.
 Redis being down stops the stage so the batch is retried.
 
 The stage decodes only the fields the rule set and the stage read
-(:mod:`streams.lead_projection`) and writes each event around the lead's own
-bytes (:mod:`streams.assignment_writer`): the lead is most of an event, and
+(:mod:`streams.routing.projection`) and writes each event around the lead's own
+bytes (:mod:`streams.routing.writer`): the lead is most of an event, and
 decoding and encoding all of it cost more than deciding.
 """
 
@@ -26,13 +26,13 @@ from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignRes
 from processors.routing.recount import Recount
 from processors.rules import RuleSet
 from streams import metrics, topics
-from streams.assignment_writer import AssignmentWriter
-from streams.lead_projection import ProjectedLeadReader
-from streams.rules_source import RulesSource, default_rules
+from streams.recovery.rebuild import StateGate, StatePlan, StateRebuild
+from streams.routing.projection import ProjectedLeadReader
+from streams.routing.rules_source import RulesSource, default_rules
+from streams.routing.writer import AssignmentWriter
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages.base import BatchStep, Message
-from streams.state_rebuild import StateGate, StatePlan, StateRebuild
 
 NAME = "assign"
 INPUT = topics.SEGMENTED

@@ -7,7 +7,7 @@ the same state. A change event that cannot be read goes to leads.dlq with the
 stage name, so nothing is dropped silently; Redis being down stops the stage
 and the event is retried after the restart. A Redis that comes back empty is
 refilled from the start of the topics before the stage consumes again
-(:mod:`streams.state_rebuild`).
+(:mod:`streams.recovery.rebuild`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 from processors.errors import DependencyUnavailable, InvalidLead
 from processors.ports import Clock, CrmMirrorWriter, SystemClock
 from streams import dlq, metrics, topics
+from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
-from streams.state_rebuild import StatePlan, StateRebuild
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class CrmSyncStep:
 
     def apply(self, message: Message) -> Routed | None:
         """Writes one change event to the mirror; a DLQ record if it cannot be read."""
-        from streams import crm_events
+        from streams.events import crm as crm_events
 
         kind = self.kind_of(message.topic)
         try:
@@ -85,7 +85,7 @@ class CrmSyncStep:
     def apply_many(self, batch: list[Message]) -> None:
         """A rebuild's batch in two round trips where the mirror can (unreadable events are skipped:
         they were dead-lettered when they first came)."""
-        from streams import crm_events
+        from streams.events import crm as crm_events
 
         upsert_many = getattr(self.mirror, "upsert_many", None)
         if upsert_many is None:

@@ -36,7 +36,7 @@ def record_metrics(lead: Lead) -> None:
 
 
 def build_enricher_for(settings: Settings) -> Enricher:
-    from streams.reference import build_enricher
+    from streams.wiring import build_enricher
 
     client = None
     if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:

@@ -18,9 +18,9 @@ from processors.lead import stamped
 from processors.models import Lead
 from processors.ports import Clock, CrmMirror
 from streams import metrics, topics
+from streams.recovery.rebuild import StateGate, StatePlan
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
-from streams.state_rebuild import StateGate, StatePlan
 
 if TYPE_CHECKING:
     from streams.adapters.redis_crm_mirror import RedisCrmMirror

@@ -7,7 +7,7 @@ version, which is how assign workers notice it within a second. An event
 that cannot be read goes to leads.dlq with the stage name; Redis being down
 stops the stage and the event is retried after the restart. A Redis that
 comes back empty is refilled from the start of the topic before the stage
-consumes again (:mod:`streams.state_rebuild`).
+consumes again (:mod:`streams.recovery.rebuild`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from processors.errors import DependencyUnavailable, InvalidLead
 from processors.owners.models import Owner
 from processors.ports import Clock, SystemClock
 from streams import dlq, metrics, topics
+from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
-from streams.state_rebuild import StatePlan, StateRebuild
 
 NAME = "owner-sync"
 INPUTS: tuple[str, ...] = (topics.OWNERS,)
@@ -53,7 +53,7 @@ class OwnerSyncStep:
 
     def apply(self, message: Message) -> Routed | None:
         """Writes one event to the directory (a rebuild replays through here too)."""
-        from streams import owner_events
+        from streams.events import owners as owner_events
 
         try:
             owner = owner_events.decode(message.value, message.headers)

@@ -31,7 +31,7 @@ def segmenter_for(settings: Settings) -> Segmenter:
     if not settings.segments_file:
         segmenter = Segmenter(shipped_definitions())
     else:
-        from streams.reference import read_document
+        from streams.wiring import read_document
 
         base = load_definitions(shipped_document())
         segmenter = Segmenter(load_definitions(read_document(settings.segments_file), base=base))

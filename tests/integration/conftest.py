@@ -166,7 +166,7 @@ class PipelineProbe:
 @pytest.fixture(scope="session")
 def pipeline_settings(infra: Services) -> Settings:
     """The shared pipeline routes with the example rules (and so has its channel topics)."""
-    from streams.routing_setup import EXAMPLE_RULES
+    from streams.routing.router import EXAMPLE_RULES
 
     settings = make_settings(infra, firmographics="dataset", rules_file=str(EXAMPLE_RULES))
     assert all(r.status != "failed" for r in topics.create_topics(settings))

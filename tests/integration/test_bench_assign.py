@@ -6,7 +6,7 @@ import gc
 
 import redis
 
-from streams import bench_assign
+from streams.bench import assign as bench_assign
 from tests.integration.conftest import make_settings
 from tests.services import Services
 

@@ -12,7 +12,7 @@ import uuid
 import redis
 from click.testing import CliRunner
 
-from streams.cli import main
+from streams.cli.main import main
 from tests.services import Services
 
 

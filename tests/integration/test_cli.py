@@ -80,7 +80,7 @@ def test_topics_create_is_idempotent(infra: Services) -> None:
 
 
 def test_topics_create_makes_a_topic_per_channel_of_the_rules_file(infra: Services) -> None:
-    from streams.routing_setup import EXAMPLE_RULES
+    from streams.routing.router import EXAMPLE_RULES
 
     settings = make_settings(infra, rules_file=str(EXAMPLE_RULES))
     done = subprocess.run(
@@ -198,7 +198,7 @@ def test_run_all_stops_with_the_stage_exit_code_when_topics_are_missing(infra: S
 
 
 def test_a_stage_serves_metrics_and_health(infra: Services) -> None:
-    from streams.embedded import free_port
+    from streams.demo.embedded import free_port
 
     settings = make_settings(infra)
     subprocess.run(

@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from streams import crm_events, topics
-from streams.cli import main
+from streams import topics
+from streams.cli.main import main
+from streams.events import crm as crm_events
 from streams.settings import Settings, settings_env
 from tests.integration.conftest import make_settings
 from tests.services import Services

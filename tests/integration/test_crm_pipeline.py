@@ -11,8 +11,9 @@ import pytest
 from confluent_kafka import Producer
 
 from processors.crm.models import MatchQuery
-from streams import crm_events, topics
+from streams import topics
 from streams.adapters.redis_crm_mirror import RedisCrmMirror
+from streams.events import crm as crm_events
 from tests.integration.conftest import PipelineProbe
 
 pytestmark = pytest.mark.integration

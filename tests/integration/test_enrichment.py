@@ -18,9 +18,9 @@ from confluent_kafka import Consumer
 
 import schemas
 from streams import topics
+from streams.demo.synthetic import companies
 from streams.settings import Settings
 from streams.supervisor import Supervisor
-from streams.synthetic import companies
 from tests.integration.conftest import PipelineProbe, make_settings
 from tests.services import Services
 

@@ -44,9 +44,10 @@ from pathlib import Path
 
 import pytest
 
-from streams import embedded, topics
+from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.routing_setup import EXAMPLE_RULES
+from streams.demo import embedded
+from streams.routing.router import EXAMPLE_RULES
 from streams.runner import EXIT_BROKER_UNREACHABLE, metrics_port_for
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor

@@ -42,7 +42,7 @@ import schemas
 from processors.errors import DLQ_CODES
 from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.routing_setup import EXAMPLE_RULES
+from streams.routing.router import EXAMPLE_RULES
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from tests import faults

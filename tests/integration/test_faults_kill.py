@@ -31,7 +31,7 @@ import pytest
 
 from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.routing_setup import EXAMPLE_RULES
+from streams.routing.router import EXAMPLE_RULES
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests import faults

@@ -45,9 +45,10 @@ from typing import IO
 
 import pytest
 
-from streams import embedded, topics
+from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.routing_setup import EXAMPLE_RULES
+from streams.demo import embedded
+from streams.routing.router import EXAMPLE_RULES
 from streams.settings import Settings, settings_env
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
@@ -85,7 +86,15 @@ class SecondInstance:
 
     def start(self) -> None:
         env = {**os.environ, **settings_env(self.settings), "LEADROUTE_INSTANCE_ID": self.instance_id}
-        command = [sys.executable, "-m", "streams.cli", "run", self.stage, "--stage-port", str(self.port)]
+        command = [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "run",
+            self.stage,
+            "--stage-port",
+            str(self.port),
+        ]
         log: IO[bytes]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.cli_owners import OwnerPublisher, owners
+from streams.cli.owners import OwnerPublisher, owners
 from streams.settings import Settings, settings_env
 from tests.integration.conftest import make_settings
 from tests.services import Services

@@ -116,7 +116,7 @@ def test_scripts_lost_by_every_node_are_loaded_again(settings: Settings, cluster
     from processors.routing.ledger import AssignRequest, Attempt, Candidate
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.crm_memory import SyntheticCrm
+    from streams.bench.crm_memory import SyntheticCrm
 
     ledger = RedisAssignmentLedger.from_settings(settings)
     mirror = RedisCrmMirror.from_settings(settings)

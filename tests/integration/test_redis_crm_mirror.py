@@ -25,7 +25,7 @@ from streams.adapters.redis_crm_mirror import (
     decode_record,
     encode_record,
 )
-from streams.crm_memory import SyntheticCrm, load_records, measure_lookup_rate, measure_mirror_memory
+from streams.bench.crm_memory import SyntheticCrm, load_records, measure_lookup_rate, measure_mirror_memory
 from streams.settings import Settings
 
 pytestmark = pytest.mark.integration

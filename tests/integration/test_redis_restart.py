@@ -29,10 +29,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from streams import crm_events, topics
+from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.adapters.redis_state_marker import StateMarker, StateStatus
-from streams.routing_setup import EXAMPLE_RULES
+from streams.events import crm as crm_events
+from streams.routing.router import EXAMPLE_RULES
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests import faults

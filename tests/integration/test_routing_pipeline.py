@@ -16,11 +16,12 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from processors.crm.models import MatchQuery
-from streams import crm_events, topics
+from streams import topics
 from streams.adapters.redis_crm_mirror import RedisCrmMirror
 from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.cli_owners import OwnerPublisher
-from streams.demo import DEMO_AWAY_OWNER, demo_team
+from streams.cli.owners import OwnerPublisher
+from streams.demo.run import DEMO_AWAY_OWNER, demo_team
+from streams.events import crm as crm_events
 from streams.serde import AvroCodec
 from tests.integration.conftest import PipelineProbe
 
@@ -154,8 +155,8 @@ def test_simulate_replays_a_time_range_of_the_assigned_topic(
 
     from click.testing import CliRunner
 
-    from streams.cli import main
-    from streams.routing_setup import DEMO_OWNERS
+    from streams.cli.main import main
+    from streams.routing.router import DEMO_OWNERS
     from streams.settings import settings_env
 
     since = datetime.now(UTC).isoformat()

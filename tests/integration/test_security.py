@@ -29,7 +29,7 @@ import pytest
 from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.redis_client import redis_answers
-from streams.routing_setup import DEMO_OWNERS, EXAMPLE_RULES, read_owners
+from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, read_owners
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from tests import adapter_tour, faults

@@ -18,11 +18,11 @@ from streams import topics
 from streams.adapters.redis_ledger import RedisAssignmentLedger
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.adapters.redis_state_marker import StateMarker, StateStatus
-from streams.cli_owners import OwnerPublisher
+from streams.cli.owners import OwnerPublisher
 from streams.health import READINESS
+from streams.recovery.rebuild import StateGate
 from streams.settings import Settings
 from streams.stages import owner_sync
-from streams.state_rebuild import StateGate
 from tests.integration.conftest import make_settings
 from tests.routing import demo_owners, router, rules
 

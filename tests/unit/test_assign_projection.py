@@ -25,15 +25,15 @@ from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet
 from processors.segment import shipped_segmenter
-from streams.assignment_writer import AssignmentWriter
-from streams.crm_synthetic import generate_crm
-from streams.lead_projection import ProjectedLeadReader, reader_schema
-from streams.rules_source import RulesSource
+from streams.crm.synthetic import generate_crm
+from streams.demo.synthetic import generate
+from streams.routing.projection import ProjectedLeadReader, reader_schema
+from streams.routing.rules_source import RulesSource
+from streams.routing.writer import AssignmentWriter
 from streams.serde import SCHEMA_HEADER, AvroCodec
 from streams.settings import Settings
 from streams.stages import assign
 from streams.stages.base import OUTPUT, Message
-from streams.synthetic import generate
 from tests.enrichers import shipped_enricher
 from tests.routing import demo_owners, example_rules, rules
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.batch import run_batch
+from streams.routing.batch import run_batch
 from streams.settings import Settings
 
 
@@ -62,7 +62,7 @@ def test_a_clean_file_exits_zero(tmp_path: Path) -> None:
 def test_route_refuses_a_broken_titles_file_with_exit_2(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from streams.cli import main
+    from streams.cli.main import main
 
     leads = tmp_path / "leads.jsonl"
     leads.write_text('{"email": "a@acme.io"}\n')

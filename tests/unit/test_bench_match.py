@@ -6,8 +6,8 @@ from collections import Counter
 
 from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
-from streams.bench_match import EXPECTED_METHOD, LabelledLead, evaluate, labelled_leads, prepared
-from streams.crm_synthetic import generate_crm
+from streams.bench.match import EXPECTED_METHOD, LabelledLead, evaluate, labelled_leads, prepared
+from streams.crm.synthetic import generate_crm
 from tests.enrichers import shipped_enricher
 
 

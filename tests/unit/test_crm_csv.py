@@ -12,8 +12,7 @@ import pytest
 from processors.crm.models import RECORD_KINDS
 from processors.normalize.emails import normalize_email
 from processors.normalize.website import normalize_website
-from streams import crm_events
-from streams.crm_csv import (
+from streams.crm.csv_records import (
     COLUMNS,
     CrmCsvReader,
     CsvFormatError,
@@ -25,8 +24,9 @@ from streams.crm_csv import (
     resolve_columns,
     stage_is_closed,
 )
-from streams.crm_synthetic import FREE_MAIL, OWNERS, generate_crm, write_csv
-from streams.synthetic import companies
+from streams.crm.synthetic import FREE_MAIL, OWNERS, generate_crm, write_csv
+from streams.demo.synthetic import companies
+from streams.events import crm as crm_events
 
 
 def _read(tmp_path: Path, kind: Any, text: str) -> list[RowResult]:
@@ -454,8 +454,8 @@ def test_a_small_crm_holds_exactly_the_accounts_asked_for() -> None:
 
 
 def test_a_generated_crm_is_owned_by_the_given_team_and_leaves_a_share_of_demo_companies_new() -> None:
-    from streams.crm_synthetic import generate_crm
-    from streams.synthetic import companies
+    from streams.crm.synthetic import generate_crm
+    from streams.demo.synthetic import companies
 
     team = ("ana", "ben", "cat")
     records = list(generate_crm(300, seed=3, demo_seed=3, owners=team, demo_share=0.5, demo_leads=0))

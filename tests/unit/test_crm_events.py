@@ -14,7 +14,7 @@ import schemas
 from processors.crm.models import Account, Opportunity, Person
 from processors.errors import InvalidLead
 from schemas import SCHEMA_DIR
-from streams import crm_events
+from streams.events import crm as crm_events
 
 ACCOUNT: Account = {
     "id": "acc-1",

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from processors.owners.loader import parse_owners
-from streams import cli_owners
-from streams.cli import main
-from streams.crm_csv import CrmCsvReader
+from streams.cli import owners as cli_owners
+from streams.cli.main import main
+from streams.crm.csv_records import CrmCsvReader
 from streams.csv_safe import SafeWriter, safe_cell, unescaped_cell
 
 EVIL = '=HYPERLINK("http://evil","x")'
@@ -123,7 +123,7 @@ def test_owners_list_csv_escapes_formula_cells(monkeypatch: pytest.MonkeyPatch) 
 def test_crm_generate_escapes_formulas_and_crm_load_reads_them_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from streams import crm_synthetic
+    from streams.crm import synthetic as crm_synthetic
 
     real = crm_synthetic.generate_crm
 
@@ -155,7 +155,7 @@ def test_crm_load_keeps_an_apostrophe_that_is_part_of_a_name(tmp_path: Path) -> 
 
 
 def test_the_firmographics_sample_is_written_through_the_safe_writer() -> None:
-    from streams.synthetic import companies, firmographics_csv
+    from streams.demo.synthetic import companies, firmographics_csv
 
     pool = companies(40)
     index = next(index for index, company in enumerate(pool) if company.in_dataset)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from streams.cli import main
-from streams.reference import SAMPLE_DATASET
-from streams.synthetic import companies
+from streams.cli.main import main
+from streams.demo.synthetic import companies
+from streams.wiring import SAMPLE_DATASET
 
 
 def test_enrich_explains_one_lead_as_json() -> None:

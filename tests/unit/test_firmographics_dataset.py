@@ -9,8 +9,8 @@ import pytest
 from processors.config import ConfigError
 from processors.enrichment.firmographics import CachedFirmographics, DatasetFirmographics, parse_dataset
 from processors.enrichment.models import Lookup
-from streams.reference import SAMPLE_DATASET, dataset_provider
-from streams.synthetic import companies, firmographics_csv
+from streams.demo.synthetic import companies, firmographics_csv
+from streams.wiring import SAMPLE_DATASET, dataset_provider
 
 GOOD = (
     "domain,company_name,employees,annual_revenue,industry,hq_country_code,notes\n"

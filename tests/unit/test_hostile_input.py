@@ -23,10 +23,10 @@ from processors.crm.memory import InMemoryCrmMirror
 from processors.errors import DLQ_CODES
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
-from streams.crm_synthetic import generate_crm
+from streams.crm.synthetic import generate_crm
 from streams.dlq import DEAD_LETTER
-from streams.routing_setup import EXAMPLE_RULES
-from streams.rules_source import RulesSource, default_rules
+from streams.routing.router import EXAMPLE_RULES
+from streams.routing.rules_source import RulesSource, default_rules
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages import assign, enrich, match, normalize, segment

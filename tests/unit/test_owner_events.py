@@ -6,7 +6,7 @@ import pytest
 
 from processors.errors import InvalidLead
 from processors.owners.models import Owner
-from streams import owner_events
+from streams.events import owners as owner_events
 
 
 def test_an_owner_round_trips_and_a_tombstone_deletes() -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from processors.config import ConfigError
 from processors.enrichment.firmographics import DatasetFirmographics
-from streams.reference import build_enricher, domain_lists, firmographics_provider, http_provider
 from streams.settings import Settings
+from streams.wiring import build_enricher, domain_lists, firmographics_provider, http_provider
 
 
 def test_defaults_need_no_files_and_no_provider() -> None:

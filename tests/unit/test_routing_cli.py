@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from streams.cli import main
-from streams.routing_setup import DEMO_OWNERS, EXAMPLE_RULES
+from streams.cli.main import main
+from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES
 
 ENV = {"LEADROUTE_FIRMOGRAPHICS": "none", "LEADROUTE_LOG_LEVEL": "WARNING"}
 EMEA_ENTERPRISE = {
@@ -125,7 +125,7 @@ def test_explain_refuses_a_bad_lead_with_exit_2() -> None:
 
 
 def _leads_file(tmp_path: Path) -> Path:
-    from streams.synthetic import generate
+    from streams.demo.synthetic import generate
 
     path = tmp_path / "leads.jsonl"
     path.write_text(

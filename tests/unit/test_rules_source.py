@@ -9,7 +9,7 @@ import pytest
 
 from processors.config import ConfigError
 from streams import metrics
-from streams.rules_source import RulesSource, default_rules
+from streams.routing.rules_source import RulesSource, default_rules
 
 RULES = """version: 1
 defaults: {{channel: sales}}

@@ -12,7 +12,7 @@ from processors.intake import raw_lead_from_json
 from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
 from schemas import SCHEMA_DIR, parsed
-from streams.synthetic import generate
+from streams.demo.synthetic import generate
 from tests.routing import router as example_router
 
 SCHEMA = lambda name: fastavro.schema.load_schema(str(SCHEMA_DIR / f"leadroute.{name}.avsc"))  # noqa: E731

@@ -105,15 +105,15 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[s
     import confluent_kafka
     import confluent_kafka.admin
 
-    import streams.crm_load
-    import streams.demo
+    import streams.crm.load
+    import streams.demo.run
     import streams.topics
 
     made: list[tuple[str, dict[str, Any]]] = []
-    for module in (confluent_kafka, streams.demo, streams.crm_load):
+    for module in (confluent_kafka, streams.demo.run, streams.crm.load):
         if hasattr(module, "Producer"):
             monkeypatch.setattr(module, "Producer", Recorder("producer", made))
-    for module in (confluent_kafka, streams.demo):
+    for module in (confluent_kafka, streams.demo.run):
         monkeypatch.setattr(module, "Consumer", Recorder("consumer", made))
     for module in (confluent_kafka.admin, streams.topics):
         monkeypatch.setattr(module, "AdminClient", Recorder("admin", made))
@@ -131,9 +131,11 @@ def test_every_stage_consumer_producer_and_admin_get_the_kafka_security(secure: 
 def test_every_cli_kafka_client_gets_the_kafka_security(
     secure: Settings, recorded: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    from streams import demo, simulate, topics
-    from streams.cli_owners import OwnerPublisher
-    from streams.crm_load import CrmPublisher
+    from streams import topics
+    from streams.cli.owners import OwnerPublisher
+    from streams.crm.load import CrmPublisher
+    from streams.demo import run as demo
+    from streams.routing import simulate
 
     builders = {
         "topics create / run's topic check": lambda: topics.admin_client(secure),
@@ -303,7 +305,7 @@ def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[
 
 
 def test_config_output_and_every_help_text_hide_the_secrets(tmp_path: Path) -> None:
-    from streams.cli import main
+    from streams.cli.main import main
 
     runner = CliRunner()
     env = {**SECURE_ENV, "LEADROUTE_FIRMOGRAPHICS_HEADERS": f"X-Api-Key={API_KEY}"}

@@ -18,7 +18,7 @@ from processors.segment import segment, shipped_segmenter
 from processors.segmentation import Segmenter, shipped_definitions
 from processors.segmentation.bands import Band, Bands, size_basis
 from schemas import parsed
-from streams.synthetic import generate
+from streams.demo.synthetic import generate
 from tests.enrichers import shipped_enricher
 
 

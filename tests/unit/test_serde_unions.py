@@ -12,12 +12,12 @@ from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
 from processors.ports import FrozenClock
-from streams.crm_synthetic import generate_crm
-from streams.routing_setup import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
-from streams.rules_source import read_rules
+from streams.crm.synthetic import generate_crm
+from streams.demo.synthetic import generate
+from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
+from streams.routing.rules_source import read_rules
 from streams.serde import AvroCodec, union_tagger
 from streams.settings import Settings
-from streams.synthetic import generate
 
 CLOCK = FrozenClock(1_800_000_000_000)
 

@@ -11,7 +11,7 @@ from processors.errors import DependencyUnavailable
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.dlq import DEAD_LETTER
-from streams.rules_source import RulesSource, default_rules
+from streams.routing.rules_source import RulesSource, default_rules
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages import assign, enrich, normalize

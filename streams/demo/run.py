@@ -28,13 +28,14 @@ from rich.table import Table
 
 import schemas
 from processors.intake import raw_lead_from_json
-from streams import embedded, topics
-from streams.routing_setup import EXAMPLE_RULES
+from streams import topics
+from streams.demo import embedded
+from streams.demo.synthetic import SyntheticMessage, generate
+from streams.routing.router import EXAMPLE_RULES
 from streams.serde import AvroCodec
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
-from streams.synthetic import SyntheticMessage, generate
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,8 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     if accounts <= 0:
         return 0
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
-    from streams.crm_load import CrmPublisher
-    from streams.crm_synthetic import generate_crm
+    from streams.crm.load import CrmPublisher
+    from streams.crm.synthetic import generate_crm
 
     publisher = CrmPublisher(settings)
     # The example team owns the accounts, and 60% of the demo's companies are customers,
@@ -177,7 +178,7 @@ def demo_team(now_ms: int) -> list[Any]:
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta
 
-    from streams.routing_setup import DEMO_OWNERS, read_owners
+    from streams.routing.router import DEMO_OWNERS, read_owners
 
     today = datetime.fromtimestamp(now_ms / 1000, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     leave = ((today - timedelta(days=2), today + timedelta(days=5)),)
@@ -190,7 +191,7 @@ def demo_team(now_ms: int) -> list[Any]:
 def _load_owners(settings: Settings, deadline: float, console: Console | None) -> int:
     """Publish the demo team to the owners topic and wait until owner-sync holds it in Redis."""
     from streams.adapters.redis_owners import RedisOwnerDirectory
-    from streams.cli_owners import OwnerPublisher
+    from streams.cli.owners import OwnerPublisher
 
     team = demo_team(int(time.time() * 1000))
     publisher = OwnerPublisher(settings)

@@ -119,7 +119,7 @@ class RulesSource:
     def _refuse_unless_topics_exist(self, rules: RuleSet) -> None:
         if self._missing_channel_topics is None:
             return
-        from streams.routing_setup import channels_of
+        from streams.routing.router import channels_of
 
         missing = self._missing_channel_topics(channels_of(rules))
         if missing:

@@ -140,7 +140,7 @@ def compare(
 
 
 def route_names(rules: RuleSet) -> list[str]:
-    from streams.routing_setup import leaf_routes
+    from streams.routing.router import leaf_routes
 
     return [route.name for route in leaf_routes(rules)]
 
@@ -150,7 +150,7 @@ def route_names(rules: RuleSet) -> list[str]:
 
 def read_raw_leads(path: Path, router: Router) -> tuple[list[Lead], list[dict[str, Any]]]:
     """Raw leads (JSONL or CSV) normalized and enriched once, shared by both sides."""
-    from streams.batch import read_documents
+    from streams.routing.batch import read_documents
 
     leads: list[Lead] = []
     rejected: list[dict[str, Any]] = []

@@ -12,9 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from streams.cli_owners import owners
-from streams.cli_routing import explain, rules, simulate
-from streams.cli_settings import with_settings
+from streams.cli.options import with_settings
+from streams.cli.owners import owners
+from streams.cli.routing import explain, rules, simulate
 from streams.settings import Settings
 from streams.stages.registry import LEAD_STAGES, STAGES
 
@@ -152,7 +152,7 @@ def demo(
     Needs no servers: uses Redis at LEADROUTE_REDIS_URL if one answers, else an
     embedded one. Exit codes: 0 every lead accounted for; 1 some were not.
     """
-    from streams.demo import run_demo
+    from streams.demo.run import run_demo
 
     sys.exit(
         run_demo(
@@ -209,8 +209,8 @@ def route(
     Exit codes: 0 every line routed; 1 some lines were rejected (see the
     summary); 2 bad arguments or configuration.
     """
-    from streams.batch import run_batch
-    from streams.routing_setup import owners_for, rules_for
+    from streams.routing.batch import run_batch
+    from streams.routing.router import owners_for, rules_for
     from streams.stages.enrich import build_enricher_for
 
     try:
@@ -244,7 +244,7 @@ def bench() -> None:
 @with_settings
 def bench_stages(settings: Settings, lead_count: int, as_json: bool) -> None:
     """Each stage's step in-process (decode, process, encode), against a pass-through baseline."""
-    from streams.bench import render_rows, stage_throughput
+    from streams.bench.stages import render_rows, stage_throughput
 
     rows = stage_throughput(settings, lead_count)
     if as_json:
@@ -396,9 +396,9 @@ def bench_pipeline(
     LEADROUTE_REDIS_URL (a fresh prefix per run, deleted after). Exit codes:
     0 every lead accounted for; 1 some were not; 5 Redis unreachable.
     """
-    from streams.bench_pipeline import Options, run
-    from streams.bench_pipeline_report import render, unaccounted
-    from streams.embedded import redis_answers
+    from streams.bench.pipeline import Options, run
+    from streams.bench.pipeline_report import render, unaccounted
+    from streams.demo.embedded import redis_answers
 
     if not redis_answers(settings.redis_url):
         console.print(f"[red]Redis does not answer at {settings.redis_url}[/]")
@@ -441,7 +441,7 @@ def enrich(settings: Settings, lead_file: Any, as_json: bool) -> None:
     """
     from processors.errors import InvalidLead
     from processors.intake import parse_json
-    from streams.enrichment_report import enrich_document, render_section
+    from streams.cli.enrich import enrich_document, render_section
 
     try:
         document = parse_json(lead_file.read())  # the stream's limits: depth, long numbers, broken text
@@ -473,7 +473,7 @@ def firmographics_lookup(settings: Settings, domain: str, as_json: bool) -> None
     Exit codes: 0 found; 1 not found; 2 bad configuration; 5 the provider
     could not answer (unavailable, rate limited or circuit open).
     """
-    from streams.enrichment_report import lookup_domain, render_lookup
+    from streams.cli.enrich import lookup_domain, render_lookup
 
     try:
         provider, answer = lookup_domain(settings, domain)
@@ -496,7 +496,7 @@ def firmographics_lookup(settings: Settings, domain: str, as_json: bool) -> None
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed the demo's leads use too.")
 def firmographics_sample(out_path: str, count: int, seed: int) -> None:
     """Write a dataset in the documented CSV format for the synthetic companies (what ships for the demo)."""
-    from streams.synthetic import companies, firmographics_csv
+    from streams.demo.synthetic import companies, firmographics_csv
 
     text = firmographics_csv(companies(count, seed=seed))
     with click.open_file(out_path, "w", encoding="utf-8") as handle:
@@ -522,8 +522,8 @@ def bench_assign(settings: Settings, lead_count: int, workers: int, as_json: boo
     leads are split N ways and decided by N processes at once, as N stage instances would.
     Exit codes: 0 measured; 5 Redis unreachable.
     """
-    from streams import bench_assign as measurement
-    from streams.embedded import redis_answers
+    from streams.bench import assign as measurement
+    from streams.demo.embedded import redis_answers
 
     if not redis_answers(settings):
         console.print(f"[red]Redis does not answer at {settings.redis_location()}[/]")
@@ -562,7 +562,7 @@ def bench_match(
 
     The CRM is written under its own key prefix and deleted afterwards.
     """
-    from streams.bench_match import render_bench_match, run_bench_match
+    from streams.bench.match import render_bench_match, run_bench_match
 
     summary = run_bench_match(
         settings,
@@ -626,7 +626,7 @@ def crm_load(
     rows rejected; 2 a file is not readable as its kind; 3 topics missing (run
     'leadroute topics create'); 4 Kafka unreachable.
     """
-    from streams.crm_load import load_csv_files
+    from streams.crm.load import load_csv_files
 
     given = {"account": accounts, "contact": contacts, "lead": leads, "opportunity": opportunities}
     files: dict[Any, str] = {kind: path for kind, path in given.items() if path}
@@ -669,7 +669,7 @@ def crm_generate(
     opportunities. Exit codes: 0 written (and published); 3 topics missing;
     4 Kafka unreachable (with --publish).
     """
-    from streams.crm_load import generate_files
+    from streams.crm.load import generate_files
 
     sys.exit(
         generate_files(
@@ -688,6 +688,3 @@ main.add_command(rules)
 main.add_command(explain)
 main.add_command(simulate)
 main.add_command(owners)
-
-if __name__ == "__main__":
-    main()

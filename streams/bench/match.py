@@ -343,12 +343,12 @@ def run_bench_match(
     """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory."""
     import uuid
 
-    from streams import embedded
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
-    from streams.crm_synthetic import generate_crm
+    from streams.crm.synthetic import generate_crm
+    from streams.demo import embedded
     from streams.redis_client import redis_answers, redis_client
-    from streams.reference import build_enricher
     from streams.stages.match import matcher_for
+    from streams.wiring import build_enricher
 
     server = None
     if not redis_answers(settings):

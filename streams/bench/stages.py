@@ -17,10 +17,10 @@ from processors.assign import StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
 from processors.ports import SystemClock
 from processors.routing.memory_ledger import InMemoryLedger
+from streams.demo.synthetic import generate
 from streams.settings import Settings
 from streams.stages import assign, enrich, match, normalize, segment
 from streams.stages.base import BatchStep, Message, StageStep, lead_step
-from streams.synthetic import generate
 
 
 def _messages(values: list[bytes]) -> list[Message]:
@@ -66,7 +66,7 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
     rows.append({"step": "match (empty in-memory CRM; see 'bench match')", "leads_per_second": rate})
     rate, _ = _rate(segment.build_step(settings, clock), lead_messages)
     rows.append({"step": segment.NAME, "leads_per_second": rate})
-    from streams.rules_source import RulesSource, default_rules
+    from streams.routing.rules_source import RulesSource, default_rules
 
     rules = RulesSource(None, fallback=default_rules(settings.default_queue, settings.default_channel))
     assign_step = assign.build_step(

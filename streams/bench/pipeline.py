@@ -6,7 +6,7 @@ prefix with a synthetic CRM loaded into the mirror, and fresh processes:
 
 - the pipeline: every stage of ``leadroute run all`` in its own process, with
   the example rules and team, firmographics from the shipped dataset;
-- the baseline: five pass-through hops (:mod:`streams.bench_hops`), each its
+- the baseline: five pass-through hops (:mod:`streams.bench.hops`), each its
   own process and consumer group, with the same partitions, guarantee, commit
   interval and client tuning, decoding and encoding each Lead in Avro.
 
@@ -35,10 +35,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from streams import bench_traffic as traffic
-from streams import embedded, topics
-from streams.bench_hops import HOPS, hop_name, hop_topic, hop_topics
-from streams.bench_procs import Processes, cpu_seconds, peak_rss_mib
+from streams import topics
+from streams.bench import traffic
+from streams.bench.hops import HOPS, hop_name, hop_topic, hop_topics
+from streams.bench.procs import Processes, cpu_seconds, peak_rss_mib
+from streams.demo import embedded
 from streams.settings import Settings
 from streams.stages.registry import LEAD_STAGES, STAGES
 
@@ -111,7 +112,7 @@ def _as_leads(settings: Settings, records: list[traffic.Record]) -> list[traffic
 
 def prepare(settings: Settings, options: Options) -> Workload:
     """Synthetic leads for both phases (distinct ids), and warm-up probes, one per partition at least."""
-    from streams.synthetic import generate
+    from streams.demo.synthetic import generate
 
     count = options.leads + options.latency_leads
     records = [_raw(m.lead_id, m.payload, m.garbage) for m in generate(count, seed=options.seed)]
@@ -181,7 +182,7 @@ def _broker(settings: Settings, external: bool) -> Iterator[tuple[str, int | Non
 def _config_settings(
     settings: Settings, guarantee: str, interval: float, bootstrap: str, external: bool
 ) -> Settings:
-    from streams.routing_setup import EXAMPLE_RULES
+    from streams.routing.router import EXAMPLE_RULES
 
     run = uuid.uuid4().hex[:8]
     tuning = {name: value for name, value in BENCH_TUNING.items() if getattr(settings, name) is None}
@@ -205,9 +206,9 @@ def _load_crm_and_owners(accounts: int, seed: int) -> Callable[[Settings, float]
     def load(settings: Settings, deadline: float) -> dict[str, Any]:
         from streams.adapters.redis_crm_mirror import RedisCrmMirror
         from streams.adapters.redis_owners import RedisOwnerDirectory
-        from streams.cli_owners import OwnerPublisher
-        from streams.crm_synthetic import generate_crm
-        from streams.demo import demo_team
+        from streams.cli.owners import OwnerPublisher
+        from streams.crm.synthetic import generate_crm
+        from streams.demo.run import demo_team
 
         started = time.monotonic()
         team = demo_team(int(time.time() * 1000))
@@ -267,7 +268,7 @@ def baseline_chain(workload: Workload, leads: int) -> Chain:
     return Chain(
         label="baseline",
         workers=[
-            (hop_name(i), ["-m", "streams.bench_hops", str(i)], f"{socket.gethostname()[:40]}-1")
+            (hop_name(i), ["-m", "streams.bench.hops", str(i)], f"{socket.gethostname()[:40]}-1")
             for i in range(1, HOPS + 1)
         ],
         source=hop_topic(0),
@@ -377,7 +378,7 @@ def measure_chain(
             workers = {f"{w.name}/{w.instance}": w for w in processes.workers}
             profiler = None
             if profile and options.profile_stage:
-                from streams.bench_profile import Profiler
+                from streams.bench.sampling import Profiler
 
                 profiled = [w.process.pid for w in workers.values() if w.name == options.profile_stage]
                 prefix = os.path.join(options.profile_dir, f"profile-{options.profile_stage}-{guarantee}")

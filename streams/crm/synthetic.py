@@ -7,7 +7,7 @@ nothing else ("Brightwave Mining" next to "Brightwave Analytics Inc."), a few
 accounts with hundreds of contacts and most with a handful, contacts with
 free-mail addresses, CRM leads that duplicate contacts, and open and closed
 opportunities. Every company the demo's leads work at
-(:func:`streams.synthetic.companies`) is an account with the same name and
+(:func:`streams.demo.synthetic.companies`) is an account with the same name and
 domain, so demo leads find their account.
 
 Speed matters (a million accounts for a benchmark mirror), so the name
@@ -40,9 +40,9 @@ from processors.normalize.names import normalize_name
 from processors.normalize.phone import normalize_phone
 from processors.normalize.text import present
 from processors.normalize.website import normalize_website
-from streams.crm_csv import FILE_NAMES, WRITTEN_COLUMNS, csv_row
+from streams.crm.csv_records import FILE_NAMES, WRITTEN_COLUMNS, csv_row
 from streams.csv_safe import SafeWriter
-from streams.synthetic import (
+from streams.demo.synthetic import (
     COMPANY_INDUSTRIES,
     FREE_MAIL,
     LOCALES,

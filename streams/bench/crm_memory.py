@@ -1,7 +1,7 @@
 """How much Redis the CRM mirror needs, and how fast it answers, on a synthetic CRM.
 
 For ``leadroute bench match`` and the memory figure in the README; run by hand
-with ``python -m streams.crm_memory [accounts] [redis url] [workers]`` (use a
+with ``python -m streams.bench.crm_memory [accounts] [redis url] [workers]`` (use a
 database of its own: ``used_memory`` is server-wide).
 The synthetic CRM is made for speed (no name library) but shaped like a real
 one where it matters for the mirror:
@@ -375,7 +375,7 @@ def measure_mirror_memory(
 
 
 def main() -> None:  # pragma: no cover - a manual measurement
-    """``python -m streams.crm_memory [accounts] [redis url] [workers]``: print the report as JSON."""
+    """``python -m streams.bench.crm_memory [accounts] [redis url] [workers]``: print the report as JSON."""
     import json
     import sys
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from processors.config import ConfigError
-from streams.cli_settings import with_settings
+from streams.cli.options import with_settings
 from streams.settings import Settings
 
 console = Console(stderr=True)
@@ -28,7 +28,7 @@ out = Console()
 
 
 def _with_settings(command: Any) -> Any:
-    from streams.cli_settings import with_settings
+    from streams.cli.options import with_settings
 
     return with_settings(command)
 
@@ -52,7 +52,7 @@ def rules_example() -> None:
 
     leadroute rules example > rules.yaml
     """
-    from streams.routing_setup import EXAMPLE_RULES
+    from streams.routing.router import EXAMPLE_RULES
 
     click.echo(EXAMPLE_RULES.read_text(encoding="utf-8"), nl=False)
 
@@ -74,7 +74,7 @@ def rules_check(rules_file: str, owners_file: str | None, strict: bool, as_json:
     2 the owners file cannot be used.
     """
     from processors.rules import check_rules, load_rules
-    from streams.routing_setup import read_owners
+    from streams.routing.router import read_owners
 
     owner_ids = None
     if owners_file:
@@ -216,8 +216,8 @@ def explain(
     from processors.errors import InvalidLead
     from processors.intake import parse_json
     from processors.pipeline import assign_stage
-    from streams.routing_setup import in_process_router, owners_for, rules_for
-    from streams.simulate import SettableClock
+    from streams.routing.router import in_process_router, owners_for, rules_for
+    from streams.routing.simulate import SettableClock
 
     at_ms = _at_option(at)
     try:
@@ -353,8 +353,8 @@ def simulate(
     Exit codes: 0 simulated; 2 bad arguments, rules, owners or input; 4 the broker
     is unreachable (--since).
     """
-    from streams.routing_setup import in_process_router, owners_for, rules_for
-    from streams.simulate import compare, read_assignment_events, read_raw_leads, replay, route_fresh
+    from streams.routing.router import in_process_router, owners_for, rules_for
+    from streams.routing.simulate import compare, read_assignment_events, read_raw_leads, replay, route_fresh
 
     sources = [bool(input_path), bool(assignments_path), bool(since)]
     if sum(sources) != 1:
@@ -384,7 +384,7 @@ def simulate(
                 since_ms = _at_option(since)
                 assert since_ms is not None
                 try:
-                    from streams.simulate import read_assigned_topic
+                    from streams.routing.simulate import read_assigned_topic
 
                     events = read_assigned_topic(settings, since_ms, _at_option(until), limit)
                 except Exception as error:
@@ -397,7 +397,7 @@ def simulate(
                 before = replay(events, against, owners, settings.default_queue)
                 before_label = against.version
             else:
-                from streams.simulate import outcome_of
+                from streams.routing.simulate import outcome_of
 
                 before = [outcome_of(event) for event in events]
                 before_label = "what happened"

@@ -7,7 +7,7 @@ and transactional id scheme) and does the least a stage must: decode the
 stages' is) and encode it again. What the pipeline costs beyond this chain is
 what the routing itself costs.
 
-Run one with ``python -m streams.bench_hops INDEX``; settings come from the
+Run one with ``python -m streams.bench.hops INDEX``; settings come from the
 ``LEADROUTE_*`` environment like ``leadroute run``.
 """
 
@@ -68,7 +68,7 @@ def build_hop(settings: Settings, index: int, stage_health: health.Health) -> An
 
 
 def main(argv: list[str]) -> int:
-    from streams.cli_settings import configure_logging
+    from streams.cli.options import configure_logging
     from streams.runner import settle_heap
 
     index = int(argv[0])

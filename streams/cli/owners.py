@@ -27,7 +27,7 @@ from processors.errors import DependencyUnavailable
 from processors.owners.availability import availability, buckets, local_time
 from processors.owners.loader import absences, parse_owners
 from processors.owners.models import STATUSES, Owner, owner_to_record, span_text, validate
-from streams.cli_settings import with_settings
+from streams.cli.options import with_settings
 from streams.csv_safe import SafeWriter
 from streams.settings import Settings
 
@@ -52,7 +52,7 @@ class OwnerPublisher:
         from confluent_kafka import Producer
 
         from streams import topics
-        from streams.crm_load import producer_config
+        from streams.crm.load import producer_config
 
         self.topic = topics.name(settings, topics.OWNERS)
         self.producer = Producer(producer_config(settings))
@@ -78,12 +78,12 @@ class OwnerPublisher:
         self.producer.poll(0)
 
     def publish(self, owner: Owner) -> None:
-        from streams import owner_events
+        from streams.events import owners as owner_events
 
         self._produce(owner_events.encode(owner))
 
     def delete(self, owner_id: str) -> None:
-        from streams import owner_events
+        from streams.events import owners as owner_events
 
         self._produce(owner_events.tombstone(owner_id))
 
@@ -196,7 +196,7 @@ def example_owners() -> None:
 
     leadroute owners example > owners.yaml
     """
-    from streams.routing_setup import DEMO_OWNERS
+    from streams.routing.router import DEMO_OWNERS
 
     click.echo(DEMO_OWNERS.read_text(encoding="utf-8"), nl=False)
 

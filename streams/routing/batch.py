@@ -33,9 +33,9 @@ from processors.pipeline import Router, route_raw_lead
 from processors.ports import CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
-from streams import embedded
 from streams.csv_safe import SafeWriter
-from streams.routing_setup import owners_for, rules_for
+from streams.demo import embedded
+from streams.routing.router import owners_for, rules_for
 from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.

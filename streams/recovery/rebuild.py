@@ -25,9 +25,9 @@ from processors.errors import DependencyUnavailable
 from streams import metrics
 from streams.adapters.redis_state_marker import StateMarker, StateStatus
 from streams.health import READINESS
+from streams.recovery.replay import replay
 from streams.settings import Settings
 from streams.stages.base import Message
-from streams.topic_replay import replay
 
 log = logging.getLogger(__name__)
 

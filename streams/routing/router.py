@@ -20,12 +20,12 @@ from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet
 from processors.rules.model import Route
-from streams.rules_source import default_rules, read_rules
+from streams.routing.rules_source import default_rules, read_rules
 from streams.settings import Settings
 
 #: The example rule set and the team it names, shipped for the demo and for trying rules.
-EXAMPLE_RULES = Path(__file__).resolve().parent.parent / "processors" / "rules" / "data" / "example.yaml"
-DEMO_OWNERS = Path(__file__).resolve().parent / "data" / "demo-owners.yaml"
+EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "processors" / "rules" / "data" / "example.yaml"
+DEMO_OWNERS = Path(__file__).resolve().parents[1] / "data" / "demo-owners.yaml"
 
 
 def read_owners(path: str | Path) -> list[Owner]:

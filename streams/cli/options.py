@@ -1,6 +1,6 @@
 """Settings as command-line flags: every ``leadroute`` command that needs settings takes them this way.
 
-Kept apart from ``streams.cli`` so command groups in other modules can use it
+Kept apart from ``streams.cli.main`` so command groups in other modules can use it
 without importing the CLI's entry module (which registers them).
 """
 

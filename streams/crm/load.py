@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from processors.crm.models import RECORD_KINDS, RecordKind
-from streams import crm_events, topics
-from streams.crm_csv import CrmCsvReader, CsvFormatError
+from streams import topics
+from streams.crm.csv_records import CrmCsvReader, CsvFormatError
+from streams.events import crm as crm_events
 from streams.settings import Settings
 
 EXIT_OK = 0
@@ -313,7 +314,7 @@ def generate_files(
     the CSVs, so a million accounts do not pay for normalization twice.
     Returns the exit code: 0 written (and acknowledged); 3 topics missing; 4 Kafka unreachable.
     """
-    from streams.crm_synthetic import generate_crm, write_csv
+    from streams.crm.synthetic import generate_crm, write_csv
 
     console = console or Console(stderr=True)
     if publish:

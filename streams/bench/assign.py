@@ -65,7 +65,7 @@ def _stage_worker(
     """One assign worker process: its own Redis connection and stage, started with the others."""
 
     from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.rules_source import RulesSource
+    from streams.routing.rules_source import RulesSource
     from streams.runner import settle_heap
     from streams.stages import assign
 
@@ -98,7 +98,6 @@ def _in_parallel(
 ) -> dict[str, Any]:
     """The stage in ``workers`` processes at once; leads/s from the first start to the last finish."""
     import multiprocessing
-
 
     context = multiprocessing.get_context("fork")  # the workers inherit the prepared leads
     ready, results = context.Barrier(workers), context.Queue()
@@ -141,13 +140,13 @@ def measure(
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
     from streams.adapters.redis_assignments import forget_prefix
     from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.lead_projection import ProjectedLeadReader
-    from streams.routing_setup import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
-    from streams.rules_source import RulesSource, read_rules
+    from streams.demo.synthetic import generate
+    from streams.routing.projection import ProjectedLeadReader
+    from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
+    from streams.routing.rules_source import RulesSource, read_rules
     from streams.runner import settle_heap
     from streams.serde import AvroCodec
     from streams.stages import assign
-    from streams.synthetic import generate
 
     clock = SystemClock()
     rules = read_rules(str(EXAMPLE_RULES))

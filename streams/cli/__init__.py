@@ -1,0 +1,1 @@
+"""The ``leadroute`` command line, one module per command group."""

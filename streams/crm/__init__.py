@@ -1,0 +1,1 @@
+"""CRM data from outside: CSV exports, their loading onto the crm.* topics, and a synthetic CRM."""

@@ -1,0 +1,1 @@
+"""Change events on the compacted topics (crm.*, owners): records ↔ Kafka messages."""
