@@ -11,23 +11,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from quixstreams import Application, message_context
+from quixstreams import Application
 from quixstreams.error_callbacks import (
     default_on_consumer_error,
     default_on_processing_error,
     default_on_producer_error,
 )
 from quixstreams.kafka.configuration import ConnectionConfig
-from quixstreams.models.serializers import SerializationContext, Serializer
-from quixstreams.models.topics import Topic, TopicConfig
+from quixstreams.models.topics import Topic
 from quixstreams.sinks import BaseSink
 
 from processors.ports import Clock, SystemClock
 from streams import topics
 from streams.dlq import DEAD_LETTER
+from streams.exits import exit_for
 from streams.health import Health
 from streams.metrics import RECORDS_OUT
-from streams.serde import AvroCodec, header_list
+from streams.quix_io import current_message, topic_for
+from streams.serde import header_list
 from streams.settings import Settings
 from streams.stages.base import DEAD_LETTER as DLQ_ROUTE
 from streams.stages.base import BatchStep, Message, Routed, StageStep
@@ -36,20 +37,6 @@ from streams.stages.registry import STAGES
 #: librdkafka statistics feed readiness (brokers up, stalled input) and lag: once a
 #: second, so /healthz turns unready within seconds of an outage.
 STATS_INTERVAL_MS = 1_000
-
-
-class PreEncoded(Serializer):
-    """Passes the step's bytes through and labels them with their content type."""
-
-    def __init__(self, codec: AvroCodec) -> None:
-        self._headers = codec.headers
-
-    def __call__(self, value: Routed, ctx: SerializationContext) -> bytes:
-        return value.value
-
-    @property
-    def extra_headers(self) -> dict[str, str]:
-        return self._headers
 
 
 def connection(settings: Settings) -> ConnectionConfig:
@@ -88,7 +75,6 @@ def error_callbacks(settings: Settings, stage: str) -> dict[str, Callable[[Excep
     its traceback. Nothing is suppressed: each callback returns False, the failure
     stops the stage, and the record is processed again after the restart.
     """
-    from streams.runner import exit_for  # the runner imports this module
 
     def quiet(default: Callable[[Exception, Any, Any], bool], what: str) -> Callable[..., bool]:
         def callback(error: Exception, item: Any, logger: Any) -> bool:
@@ -126,33 +112,6 @@ def build_application(settings: Settings, stage: str, health: Health) -> Applica
         consumer_poll_timeout=0.2,
         broker_availability_timeout=settings.broker_timeout_seconds,
         **error_callbacks(settings, stage),
-    )
-
-
-def topic_for(app: Application, settings: Settings, base: str, codec: AvroCodec | None) -> Topic:
-    return app.topic(
-        topics.name(settings, base),
-        key_deserializer="bytes",
-        value_deserializer="bytes",
-        key_serializer="bytes",
-        value_serializer=PreEncoded(codec) if codec else "bytes",
-        config=TopicConfig(
-            num_partitions=settings.partitions, replication_factor=settings.replication_factor
-        ),
-    )
-
-
-def current_message(value: bytes | None, key: bytes | None, timestamp: int, headers: Any) -> Message:
-    """The message Quix is processing, with where it came from (for DLQ envelopes)."""
-    context = message_context()
-    return Message(
-        value=value,
-        key=key,
-        headers=header_list(headers),
-        topic=context.topic,
-        partition=context.partition,
-        offset=context.offset,
-        timestamp_ms=timestamp,
     )
 
 

@@ -1,11 +1,7 @@
 """Runs one stage in this process: metrics server, topic check, the Quix loop.
 
-Exit codes (also in ``leadroute run --help``): 0 stopped cleanly; 2 bad
-settings; 3 topics missing; 4 broker unreachable; 5 a dependency (Redis) down;
-6 fenced: another process took this stage instance's transactional id.
-
-An expected outage ends in one sentence and its code, never a traceback: the
-supervisor (or the orchestrator) restarts the stage, and the sentence says why.
+An expected outage ends in one sentence and its exit code (:mod:`streams.exits`), never a
+traceback: the supervisor (or the orchestrator) restarts the stage, and the sentence says why.
 """
 
 from __future__ import annotations
@@ -14,59 +10,27 @@ import gc
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaException
 from quixstreams import Application
-from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 
 from processors.config import ConfigError
-from processors.errors import DependencyUnavailable
 from streams import __version__, health, metrics, topics
 from streams.app import STATS_INTERVAL_MS, build_stage
+from streams.exits import (
+    EXIT_BROKER_UNREACHABLE,
+    EXIT_DEPENDENCY_DOWN,
+    EXIT_OK,
+    EXIT_SETTINGS,
+    EXIT_TOPICS_MISSING,
+    exit_for,
+)
 from streams.recovery.rebuild import StateWatch
 from streams.settings import Settings
 from streams.stages.registry import STAGES, stage_index, topics_needed
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_SETTINGS = 2
-EXIT_TOPICS_MISSING = 3
-EXIT_BROKER_UNREACHABLE = 4
-EXIT_DEPENDENCY_DOWN = 5
-EXIT_FENCED = 6
-
-_BROKER_DOWN_CODES = {
-    KafkaError._TIMED_OUT,
-    KafkaError._TRANSPORT,
-    KafkaError._ALL_BROKERS_DOWN,
-    KafkaError._MSG_TIMED_OUT,
-    KafkaError._RESOLVE,
-    KafkaError.NETWORK_EXCEPTION,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.BROKER_NOT_AVAILABLE,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-}
-_FENCED_CODES = {
-    KafkaError._FENCED,
-    KafkaError.PRODUCER_FENCED,
-    KafkaError.INVALID_PRODUCER_EPOCH,
-    KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-}
-#: A consumer's commit refused because it was cut off from its group: no coordinator yet, or
-#: the group moved on without it (its session timed out while the broker was unreachable).
-_GROUP_LOST_CODES = {
-    KafkaError._WAIT_COORD,
-    KafkaError.UNKNOWN_MEMBER_ID,
-    KafkaError.ILLEGAL_GENERATION,
-    KafkaError.REBALANCE_IN_PROGRESS,
-}
-_TOPIC_CODES = {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION}
 
 #: Allocations between young-generation collections (Python's default is 700): a batch
 #: allocates tens of thousands of short-lived objects.
@@ -92,63 +56,6 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _kafka_error(error: BaseException) -> KafkaError | None:
-    if isinstance(error, BaseKafkaException):
-        return error.error
-    if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
-        return error.args[0]
-    return None
-
-
-def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int, str] | None:
-    """The exit code and sentence for an expected failure; None for a bug (which keeps its traceback)."""
-    for cause in _causes(error):
-        if isinstance(cause, DependencyUnavailable):
-            return EXIT_DEPENDENCY_DOWN, f"{cause}; the record will be retried after restart"
-        if isinstance(cause, KafkaBrokerUnavailableError):
-            return EXIT_BROKER_UNREACHABLE, (
-                f"no Kafka broker at {settings.kafka_bootstrap} answered for "
-                f"{settings.broker_timeout_seconds:.0f}s; nothing was lost, uncommitted work is redone "
-                "after restart"
-            )
-        kafka_error = _kafka_error(cause)
-        if kafka_error is None:
-            continue
-        code = kafka_error.code()
-        if code in _FENCED_CODES:
-            return EXIT_FENCED, (
-                f"another process started with this stage's transactional id "
-                f"{settings.transactional_id(stage)!r} and fenced this one. If it is a second instance, "
-                "give each instance its own LEADROUTE_INSTANCE_ID"
-            )
-        if code in _TOPIC_CODES:
-            return EXIT_TOPICS_MISSING, (
-                f"a topic this stage reads or writes is gone ({kafka_error.str()}); recreate it with "
-                "'leadroute topics create'"
-            )
-        if code in _GROUP_LOST_CODES:
-            return EXIT_BROKER_UNREACHABLE, (
-                f"this stage could not commit its progress to consumer group {settings.group_prefix}-{stage} "
-                f"after losing touch with Kafka at {settings.kafka_bootstrap} ({kafka_error.name()}); "
-                "nothing was lost, uncommitted work is redone after restart"
-            )
-        if code in _BROKER_DOWN_CODES or kafka_error.retriable():
-            return EXIT_BROKER_UNREACHABLE, (
-                f"Kafka at {settings.kafka_bootstrap} did not answer in time ({kafka_error.name()}); "
-                "nothing was lost, uncommitted work is redone after restart"
-            )
-    return None
 
 
 #: Seconds the Quix loop gets to stop (and close its consumer) after a watch asked it to, before

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
-from streams.runner import EXIT_BROKER_UNREACHABLE, EXIT_FENCED, EXIT_SETTINGS, EXIT_TOPICS_MISSING
+from streams.exits import EXIT_BROKER_UNREACHABLE, EXIT_FENCED, EXIT_SETTINGS, EXIT_TOPICS_MISSING
 from streams.settings import Settings, settings_env
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from streams.routing.rules_source import rules_for
 from streams.settings import Settings
 
 RAW = "leads.raw"
@@ -63,9 +64,7 @@ def admin_client(settings: Settings) -> AdminClient:
 
 def routing_channel_topics(settings: Settings) -> tuple[str, ...]:
     """leads.assigned.<channel> for every channel of the configured rules (ConfigError if they are bad)."""
-    from streams.routing.router import channels_of, rules_for
-
-    return tuple(channel_topic(channel) for channel in channels_of(rules_for(settings)))
+    return tuple(channel_topic(channel) for channel in rules_for(settings).channels())
 
 
 def create_topics(

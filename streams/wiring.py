@@ -1,9 +1,10 @@
-"""Build the enricher from settings: shipped reference data, user overrides, a provider.
+"""The processors' working parts built from settings: the enricher, the matcher, the segmenter.
 
-The pure pieces live in ``processors/enrichment/``; this module does the
-reading (shipped YAML, the user's files, the CSV dataset) and the wiring
-(Redis cache, HTTP client). Any bad file is refused here with file, line and
-reason, before a stage starts consuming.
+The pure pieces live in ``processors/``; this module does the reading (shipped
+YAML, the user's files, the CSV dataset) and the wiring (Redis cache, HTTP
+client), once, for every caller: the stages, batch routing, explain, simulate
+and the benchmarks. Any bad file is refused here with file, line and reason,
+before a stage starts consuming.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from processors.config import ConfigError, Document, parse_yaml
+from processors.crm.matcher import MatchConfig, Matcher
 from processors.enrichment.emails import DomainLists
 from processors.enrichment.enricher import Enricher
 from processors.enrichment.firmographics import CachedFirmographics, DatasetFirmographics, parse_dataset
 from processors.enrichment.regions import RegionMap
 from processors.enrichment.titles import TitleClassifier
 from processors.ports import FirmographicsProvider
-from streams.redis_client import rate_limit_storage
+from processors.segmentation import Segmenter, load_definitions, shipped_definitions
+from processors.segmentation.loader import shipped_document
+from streams.redis_client import rate_limit_storage, redis_client
 from streams.settings import Settings
 
 if TYPE_CHECKING:
     import redis
 
 log = logging.getLogger(__name__)
+
+#: The cache must never hold a lead up: a slow Redis counts as a miss.
+_CACHE_SOCKET_TIMEOUT_S = 0.25
+
 
 SAMPLE_DATASET = Path(__file__).resolve().parent / "data" / "firmographics-sample.csv"
 
@@ -165,3 +173,43 @@ def build_enricher(settings: Settings, client: redis.Redis | None = None) -> Enr
         enricher.firmographics.name if enricher.firmographics else "off",
     )
     return enricher
+
+
+def build_enricher_for(settings: Settings) -> Enricher:
+    client = None
+    if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:
+        client = redis_client(
+            settings,
+            socket_timeout=_CACHE_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=_CACHE_SOCKET_TIMEOUT_S,
+        )
+    return build_enricher(settings, client)
+
+
+def matcher_for(settings: Settings) -> Matcher:
+    return Matcher(
+        MatchConfig(
+            accept_score=settings.match_accept_score,
+            review_score=settings.match_review_score,
+            person_accept_score=settings.match_person_score,
+            roll_up_to_parent=settings.match_roll_up_to_parent,
+        )
+    )
+
+
+def segmenter_for(settings: Settings) -> Segmenter:
+    """The shipped definitions with the user's file laid over them; raises ConfigError if bad."""
+    if not settings.segments_file:
+        segmenter = Segmenter(shipped_definitions())
+    else:
+        base = load_definitions(shipped_document())
+        segmenter = Segmenter(load_definitions(read_document(settings.segments_file), base=base))
+    definitions = segmenter.definitions
+    log.info(
+        "segmentation ready: %d size bands, %d verticals, %d score rules, version %s",
+        len(definitions.size_bands),
+        len(definitions.verticals),
+        len(definitions.score_rules),
+        segmenter.version,
+    )
+    return segmenter

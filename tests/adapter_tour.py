@@ -88,8 +88,7 @@ def crm_mirror(settings: Settings, accounts: int = 150) -> int:
 
 def firmographics(settings: Settings, url_template: str) -> int:
     """The cache, and the rate limit two enrich workers share, both built as the enrich stage builds them."""
-    from streams.stages.enrich import build_enricher_for
-    from streams.wiring import http_provider
+    from streams.wiring import build_enricher_for, http_provider
 
     cache = RedisFirmographicsCache(redis_client(settings), prefix=settings.redis_prefix, ttl_s=600)
     cache.put("tour", "acme.com", Lookup("found", RECORD))

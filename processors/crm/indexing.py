@@ -110,19 +110,6 @@ def email_key(email: str | None) -> str | None:
     return parsed.match_key if parsed else None
 
 
-def prepared(kind: RecordKind, record: Any) -> Any:
-    """The record as a mirror stores it: accounts carry their name's comparison form.
-
-    Every mirror stores records through this, so the matcher never spends time
-    recomputing a candidate account's key (see ``names.stored_key``).
-    """
-    if kind != "account":
-        return record
-    from processors.crm.names import stored_key
-
-    return {**record, "name_key": stored_key(record["name"])}
-
-
 def index_entries(kind: RecordKind, record: Any) -> frozenset[tuple[str, str]]:
     """(index key, member) pairs this version of the record owns."""
     entries: set[tuple[str, str]] = set()

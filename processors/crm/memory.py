@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from processors.crm.indexing import index_entries, prepared, typo_variants
+from processors.crm.indexing import index_entries, typo_variants
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
+from processors.crm.names import prepared
 
 DEFAULT_MAX_CANDIDATES = 15
 DEFAULT_MAX_POSTING = 2000

@@ -42,6 +42,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from processors.crm.indexing import company_tokens
+from processors.crm.models import RecordKind
 from processors.normalize.company import normalize_company
 
 #: German letters written out the way Germans do without the keyboard for them.
@@ -397,3 +398,14 @@ def typo_words(name: str) -> tuple[str, ...]:
         and word not in _ALIASES
         and word not in NOISE_WORDS
     )[:TYPO_MAX_WORDS]
+
+
+def prepared(kind: RecordKind, record: Any) -> Any:
+    """The record as a mirror stores it: accounts carry their name's comparison form.
+
+    Every mirror stores records through this, so the matcher never spends time
+    recomputing a candidate account's key (see :func:`stored_key`).
+    """
+    if kind != "account":
+        return record
+    return {**record, "name_key": stored_key(record["name"])}

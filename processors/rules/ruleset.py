@@ -10,7 +10,7 @@ from processors.routing.plan import Action, RoutePlan, RouteTrace
 from processors.rules.conditions import Condition
 from processors.rules.engine import facts_for, sticky_key, walk
 from processors.rules.findings import Finding
-from processors.rules.model import LeadAction, Node, Pool, Step
+from processors.rules.model import Group, LeadAction, Node, Pool, Route, Step
 from processors.rules.territories import Territory, TerritoryIndex
 
 NO_ROUTE_NOTE = "no route matched: defaults.channel and defaults.fallback applied"
@@ -80,6 +80,24 @@ class RuleSet:
             sticky_window_s=self.sticky_window_s if key else 0,
             returning_owner_credit=self.returning_owner_credit,
         )
+
+    def leaf_routes(self) -> list[Route]:
+        """Every route, groups opened, in file order."""
+        found: list[Route] = []
+
+        def visit(nodes: tuple[Node, ...]) -> None:
+            for node in nodes:
+                if isinstance(node, Group):
+                    visit(node.children)
+                else:
+                    found.append(node)
+
+        visit(self.routes)
+        return found
+
+    def channels(self) -> tuple[str, ...]:
+        """Every channel a lead can leave on: the topics ``leads.assigned.<channel>`` must exist."""
+        return tuple(dict.fromkeys([self.default_channel, *(route.channel for route in self.leaf_routes())]))
 
     def check(self, owner_ids: Collection[str] | None = None) -> list[Finding]:
         """The file's warnings, plus owner findings when the known owner ids are given."""

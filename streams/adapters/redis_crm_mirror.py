@@ -81,7 +81,7 @@ from typing import Any, TypeVar, get_type_hints
 import orjson
 import redis
 
-from processors.crm.indexing import index_entries, prepared
+from processors.crm.indexing import index_entries
 from processors.crm.memory import (
     DEFAULT_MAX_BUSY_POOL,
     DEFAULT_MAX_CANDIDATES,
@@ -97,6 +97,7 @@ from processors.crm.models import (
     Person,
     RecordKind,
 )
+from processors.crm.names import prepared
 from processors.errors import DependencyUnavailable
 from streams.redis_client import connection_pool_for, redis_client
 from streams.settings import Settings
@@ -105,7 +106,7 @@ from streams.settings import Settings
 KIND_CODES: dict[RecordKind, str] = {"account": "a", "contact": "c", "lead": "l", "opportunity": "o"}
 
 #: Field order of the stored arrays. Changing it changes the stored format. Accounts
-#: also carry ``name_key``, the comparison form every mirror stores (indexing.prepared).
+#: also carry ``name_key``, the comparison form every mirror stores (names.prepared).
 FIELDS: dict[RecordKind, tuple[str, ...]] = {
     "account": tuple(dict.fromkeys((*get_type_hints(Account), "name_key"))),
     "contact": tuple(get_type_hints(Person)),

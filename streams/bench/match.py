@@ -347,8 +347,7 @@ def run_bench_match(
     from streams.crm.synthetic import generate_crm
     from streams.demo import embedded
     from streams.redis_client import redis_answers, redis_client
-    from streams.stages.match import matcher_for
-    from streams.wiring import build_enricher
+    from streams.wiring import build_enricher, matcher_for
 
     server = None
     if not redis_answers(settings):

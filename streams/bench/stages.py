@@ -21,6 +21,7 @@ from streams.demo.synthetic import generate
 from streams.settings import Settings
 from streams.stages import assign, enrich, match, normalize, segment
 from streams.stages.base import BatchStep, Message, StageStep, lead_step
+from streams.wiring import build_enricher_for
 
 
 def _messages(values: list[bytes]) -> list[Message]:
@@ -58,7 +59,7 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
     rows = [{"step": "pass-through (decode + encode a Lead)", "leads_per_second": baseline_rate}]
     rows.append({"step": "normalize (JSON in)", "leads_per_second": normalize_rate})
     for label, provider in (("no firmographics", "none"), ("+ dataset firmographics", "dataset")):
-        enricher = enrich.build_enricher_for(settings.with_overrides(firmographics=provider))
+        enricher = build_enricher_for(settings.with_overrides(firmographics=provider))
         enricher.clear_caches()  # each variant starts cold, as a fresh worker would
         rate, _ = _rate(enrich.build_step(settings, clock, enricher), lead_messages)
         rows.append({"step": f"enrich ({label}, cold caches)", "leads_per_second": rate})

@@ -19,7 +19,7 @@ from processors.models import Lead
 from processors.normalize import lead_id_for, normalize_lead
 from processors.ports import FirmographicsProvider
 from streams.settings import Settings
-from streams.stages.enrich import build_enricher_for
+from streams.wiring import build_enricher_for
 
 #: Exit codes of ``leadroute firmographics lookup``.
 EXIT_FOUND, EXIT_NOT_FOUND, EXIT_UNAVAILABLE = 0, 1, 5

@@ -210,8 +210,9 @@ def route(
     summary); 2 bad arguments or configuration.
     """
     from streams.routing.batch import run_batch
-    from streams.routing.router import owners_for, rules_for
-    from streams.stages.enrich import build_enricher_for
+    from streams.routing.router import owners_for
+    from streams.routing.rules_source import rules_for
+    from streams.wiring import build_enricher_for
 
     try:
         enricher = build_enricher_for(settings)

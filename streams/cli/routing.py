@@ -216,7 +216,8 @@ def explain(
     from processors.errors import InvalidLead
     from processors.intake import parse_json
     from processors.pipeline import assign_stage
-    from streams.routing.router import in_process_router, owners_for, rules_for
+    from streams.routing.router import in_process_router, owners_for
+    from streams.routing.rules_source import rules_for
     from streams.routing.simulate import SettableClock
 
     at_ms = _at_option(at)
@@ -353,7 +354,8 @@ def simulate(
     Exit codes: 0 simulated; 2 bad arguments, rules, owners or input; 4 the broker
     is unreachable (--since).
     """
-    from streams.routing.router import in_process_router, owners_for, rules_for
+    from streams.routing.router import in_process_router, owners_for
+    from streams.routing.rules_source import rules_for
     from streams.routing.simulate import compare, read_assignment_events, read_raw_leads, replay, route_fresh
 
     sources = [bool(input_path), bool(assignments_path), bool(since)]

@@ -35,7 +35,8 @@ from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.csv_safe import SafeWriter
 from streams.demo import embedded
-from streams.routing.router import owners_for, rules_for
+from streams.routing.router import owners_for
+from streams.routing.rules_source import rules_for
 from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.
@@ -166,11 +167,10 @@ def run_batch(
     rules = rules_for(settings)
     ledger, mirror, owners, state_used = _store(settings, state)
     if enricher is None:
-        from streams.stages.enrich import build_enricher_for
+        from streams.wiring import build_enricher_for
 
         enricher = build_enricher_for(settings)
-    from streams.stages.match import matcher_for
-    from streams.stages.segment import segmenter_for
+    from streams.wiring import matcher_for, segmenter_for
 
     router = Router(
         rules=rules,

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from processors.assign import StaticOwners
 from processors.config import ConfigError
+from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.owners.loader import parse_owners
 from processors.owners.models import Owner
@@ -19,9 +21,8 @@ from processors.ports import Clock, CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet
-from processors.rules.model import Route
-from streams.routing.rules_source import default_rules, read_rules
 from streams.settings import Settings
+from streams.wiring import build_enricher_for, matcher_for, segmenter_for
 
 #: The example rule set and the team it names, shipped for the demo and for trying rules.
 EXAMPLE_RULES = Path(__file__).resolve().parents[2] / "processors" / "rules" / "data" / "example.yaml"
@@ -39,39 +40,9 @@ def read_owners(path: str | Path) -> list[Owner]:
     return parse_owners(text, str(path))
 
 
-def rules_for(settings: Settings, path: str | None = None) -> RuleSet:
-    """The rules at ``path``, else LEADROUTE_RULES_FILE, else the default queue."""
-    chosen = path or settings.rules_file
-    if chosen:
-        return read_rules(chosen)
-    return default_rules(settings.default_queue, settings.default_channel)
-
-
 def owners_for(settings: Settings, path: str | None = None) -> list[Owner]:
     chosen = path or settings.owners_file
     return read_owners(chosen) if chosen else []
-
-
-def leaf_routes(rules: RuleSet) -> list[Route]:
-    """Every route of the rule set, groups opened, in file order."""
-    from processors.rules.model import Group
-
-    found: list[Route] = []
-
-    def visit(nodes: Sequence[Route | Group]) -> None:
-        for node in nodes:
-            if isinstance(node, Group):
-                visit(node.children)
-            else:
-                found.append(node)
-
-    visit(rules.routes)
-    return found
-
-
-def channels_of(rules: RuleSet) -> tuple[str, ...]:
-    """Every channel the rule set can publish on (for the leads.assigned.<channel> topics)."""
-    return tuple(dict.fromkeys([rules.default_channel, *(route.channel for route in leaf_routes(rules))]))
 
 
 def in_process_router(
@@ -84,12 +55,6 @@ def in_process_router(
     ledger: AssignmentLedger | None = None,
     clock: Clock | None = None,
 ) -> Router:
-    from processors.assign import StaticOwners
-    from processors.crm.memory import InMemoryCrmMirror
-    from streams.stages.enrich import build_enricher_for
-    from streams.stages.match import matcher_for
-    from streams.stages.segment import segmenter_for
-
     return Router(
         rules=rules,
         owners=StaticOwners(owners),

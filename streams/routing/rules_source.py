@@ -20,6 +20,7 @@ from pathlib import Path
 from processors.config import ConfigError
 from processors.rules import RuleSet, load_rules
 from streams import metrics
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ def read_rules(path: str) -> RuleSet:
     except OSError as error:
         raise ConfigError(path, None, f"cannot read the rules file: {error.strerror or error}") from None
     return load_rules(text, path)
+
+
+def rules_for(settings: Settings, path: str | None = None) -> RuleSet:
+    """The rules at ``path``, else LEADROUTE_RULES_FILE, else the default queue."""
+    chosen = path or settings.rules_file
+    if chosen:
+        return read_rules(chosen)
+    return default_rules(settings.default_queue, settings.default_channel)
 
 
 class RulesSource:
@@ -119,9 +128,7 @@ class RulesSource:
     def _refuse_unless_topics_exist(self, rules: RuleSet) -> None:
         if self._missing_channel_topics is None:
             return
-        from streams.routing.router import channels_of
-
-        missing = self._missing_channel_topics(channels_of(rules))
+        missing = self._missing_channel_topics(rules.channels())
         if missing:
             raise ConfigError(
                 rules.source,

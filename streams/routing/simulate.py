@@ -140,9 +140,7 @@ def compare(
 
 
 def route_names(rules: RuleSet) -> list[str]:
-    from streams.routing.router import leaf_routes
-
-    return [route.name for route in leaf_routes(rules)]
+    return [route.name for route in rules.leaf_routes()]
 
 
 # --- where the leads come from ------------------------------------------------------------------

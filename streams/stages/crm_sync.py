@@ -22,6 +22,7 @@ from typing import Any
 from processors.errors import DependencyUnavailable, InvalidLead
 from processors.ports import Clock, CrmMirrorWriter, SystemClock
 from streams import dlq, metrics, topics
+from streams.quix_io import current_message, topic_for
 from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
@@ -166,8 +167,6 @@ def state_plan(settings: Settings, mirror: CrmMirrorWriter | None = None) -> Sta
 
 def wire(app: Any, settings: Settings, step: CrmSyncStep) -> None:
     """Every CRM topic → the mirror; unreadable events → leads.dlq (in the same transaction)."""
-    from streams.app import current_message, topic_for
-
     dead_letters = topic_for(app, settings, topics.DLQ, dlq.DEAD_LETTER)
     out = metrics.RECORDS_OUT.labels(NAME, dead_letters.name)
 

@@ -14,13 +14,11 @@ from processors.ports import Clock
 from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import StageStep, lead_step
+from streams.wiring import build_enricher_for
 
 NAME = "enrich"
 INPUT = topics.NORMALIZED
 OUTPUT = topics.ENRICHED
-
-#: The cache must never hold a lead up: a slow Redis counts as a miss.
-_CACHE_SOCKET_TIMEOUT_S = 0.25
 
 
 def record_metrics(lead: Lead) -> None:
@@ -33,21 +31,6 @@ def record_metrics(lead: Lead) -> None:
         metrics.ENRICHED_FIELDS.labels(name, provenance["source"]).inc()
     for conflict in section["conflicts"]:  # type: ignore[union-attr]
         metrics.ENRICHMENT_CONFLICTS.labels(conflict["field"]).inc()
-
-
-def build_enricher_for(settings: Settings) -> Enricher:
-    from streams.wiring import build_enricher
-
-    client = None
-    if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:
-        from streams.redis_client import redis_client
-
-        client = redis_client(
-            settings,
-            socket_timeout=_CACHE_SOCKET_TIMEOUT_S,
-            socket_connect_timeout=_CACHE_SOCKET_TIMEOUT_S,
-        )
-    return build_enricher(settings, client)
 
 
 def build_step(settings: Settings, clock: Clock, enricher: Enricher | None = None) -> StageStep:

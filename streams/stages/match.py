@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from processors.crm.matcher import MatchConfig, Matcher, match_leads
+from processors.crm.matcher import Matcher, match_leads
 from processors.crm.models import Candidates, MatchQuery
 from processors.errors import DependencyUnavailable
 from processors.lead import stamped
@@ -21,6 +21,7 @@ from streams import metrics, topics
 from streams.recovery.rebuild import StateGate, StatePlan
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
+from streams.wiring import matcher_for
 
 if TYPE_CHECKING:
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
@@ -28,17 +29,6 @@ if TYPE_CHECKING:
 NAME = "match"
 INPUT = topics.ENRICHED
 OUTPUT = topics.MATCHED
-
-
-def matcher_for(settings: Settings) -> Matcher:
-    return Matcher(
-        MatchConfig(
-            accept_score=settings.match_accept_score,
-            review_score=settings.match_review_score,
-            person_accept_score=settings.match_person_score,
-            roll_up_to_parent=settings.match_roll_up_to_parent,
-        )
-    )
 
 
 def record_metrics(lead: Lead) -> None:

@@ -20,6 +20,7 @@ from processors.errors import DependencyUnavailable, InvalidLead
 from processors.owners.models import Owner
 from processors.ports import Clock, SystemClock
 from streams import dlq, metrics, topics
+from streams.quix_io import current_message, topic_for
 from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
 from streams.stages.base import Message, Routed, dead_letter
@@ -122,8 +123,6 @@ def state_plan(settings: Settings, directory: OwnerWriter | None = None) -> Stat
 
 def wire(app: Any, settings: Settings, step: OwnerSyncStep) -> None:
     """owners → the directory; unreadable events → leads.dlq (in the same transaction)."""
-    from streams.app import current_message, topic_for
-
     dead_letters = topic_for(app, settings, topics.DLQ, dlq.DEAD_LETTER)
     out = metrics.RECORDS_OUT.labels(NAME, dead_letters.name)
 

@@ -7,43 +7,19 @@ before it consumes anything, with file, line and reason (docs/segmentation.md).
 
 from __future__ import annotations
 
-import logging
-
 from processors.lead import stamped
 from processors.models import Lead
 from processors.ports import Clock
 from processors.segment import segment
-from processors.segmentation import Segmenter, load_definitions, shipped_definitions
-from processors.segmentation.loader import shipped_document
+from processors.segmentation import Segmenter
 from streams import metrics, topics
 from streams.settings import Settings
 from streams.stages.base import StageStep, lead_step
+from streams.wiring import segmenter_for
 
 NAME = "segment"
 INPUT = topics.MATCHED
 OUTPUT = topics.SEGMENTED
-
-log = logging.getLogger(__name__)
-
-
-def segmenter_for(settings: Settings) -> Segmenter:
-    """The shipped definitions with the user's file laid over them; raises ConfigError if bad."""
-    if not settings.segments_file:
-        segmenter = Segmenter(shipped_definitions())
-    else:
-        from streams.wiring import read_document
-
-        base = load_definitions(shipped_document())
-        segmenter = Segmenter(load_definitions(read_document(settings.segments_file), base=base))
-    definitions = segmenter.definitions
-    log.info(
-        "segmentation ready: %d size bands, %d verticals, %d score rules, version %s",
-        len(definitions.size_bands),
-        len(definitions.verticals),
-        len(definitions.score_rules),
-        segmenter.version,
-    )
-    return segmenter
 
 
 def _segmented(lead: Lead, segmenter: Segmenter, clock: Clock) -> Lead:

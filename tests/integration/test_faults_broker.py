@@ -47,8 +47,9 @@ import pytest
 from streams import topics
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.demo import embedded
+from streams.exits import EXIT_BROKER_UNREACHABLE
 from streams.routing.router import EXAMPLE_RULES
-from streams.runner import EXIT_BROKER_UNREACHABLE, metrics_port_for
+from streams.runner import metrics_port_for
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
 from tests import faults

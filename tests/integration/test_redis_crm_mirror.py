@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import redis
 
-from processors.crm.indexing import company_tokens, email_key, index_entries, person_name_key, prepared
+from processors.crm.indexing import company_tokens, email_key, index_entries, person_name_key
 from processors.crm.memory import InMemoryCrmMirror
 from processors.crm.models import Account, MatchQuery, Opportunity, Person, RecordKind
+from processors.crm.names import prepared
 from streams.adapters.redis_crm_mirror import (
     _LUA_BYTEWISE,
     BUCKETED_FAMILIES,

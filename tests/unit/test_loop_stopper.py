@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from streams.runner import EXIT_BROKER_UNREACHABLE, EXIT_DEPENDENCY_DOWN, LoopStopper
+from streams.exits import EXIT_BROKER_UNREACHABLE, EXIT_DEPENDENCY_DOWN
+from streams.runner import LoopStopper
 
 
 class LoopThatMayHang:

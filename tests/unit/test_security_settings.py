@@ -162,7 +162,7 @@ def test_every_redis_client_gets_the_password_and_tls(secure: Settings) -> None:
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.adapters.redis_owners import RedisOwnerDirectory
     from streams.adapters.redis_state_marker import StateMarker
-    from streams.stages.enrich import build_enricher_for
+    from streams.wiring import build_enricher_for
 
     enricher = build_enricher_for(secure)
     firmographics: Any = enricher.firmographics

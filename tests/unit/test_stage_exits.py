@@ -12,7 +12,7 @@ from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError, KafkaProdu
 
 from processors.errors import DependencyUnavailable
 from streams.app import error_callbacks, producer_config
-from streams.runner import (
+from streams.exits import (
     EXIT_BROKER_UNREACHABLE,
     EXIT_DEPENDENCY_DOWN,
     EXIT_FENCED,
