@@ -207,13 +207,57 @@ class Outcomes:
             if not self.unaccounted(published):
                 return
         missing = self.unaccounted(published)
+        traced = where_leads_are(self.settings, [lead_id for _, lead_id in missing[:5] if lead_id])
         raise AssertionError(
             f"{len(missing)} of {len(published.positions)} published messages never reached leads.assigned "
-            f"or leads.dlq within {timeout:.0f}s, e.g. {missing[:5]}"
+            f"or leads.dlq within {timeout:.0f}s, e.g. {missing[:5]}; where those leads are "
+            f"(topic: [(partition, offset)], aborted records included): {traced}"
         )
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def where_leads_are(
+    settings: Settings, lead_ids: list[str], timeout: float = 30.0
+) -> dict[str, dict[str, list[tuple[int, int]]]]:
+    """Each lead's records in each pipeline topic, by key, so a lost lead shows the hop it died at."""
+    wanted = {lead_id.encode(): lead_id for lead_id in lead_ids}
+    found: dict[str, dict[str, list[tuple[int, int]]]] = {lead_id: {} for lead_id in lead_ids}
+    if not wanted:
+        return found
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"fault-trace-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_uncommitted",
+        }
+    )
+    try:
+        for base in topics.PIPELINE_TOPICS:
+            topic = topics.name(settings, base)
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in metadata.partitions
+            }
+            consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
+            open_partitions = {p for p, end in ends.items() if end > 0}
+            deadline = time.monotonic() + timeout
+            while open_partitions and time.monotonic() < deadline:
+                for message in consumer.consume(500, timeout=0.5):
+                    if message.error():
+                        continue
+                    lead_id = wanted.get(message.key() or b"")
+                    if lead_id is not None:
+                        found[lead_id].setdefault(base, []).append((message.partition(), message.offset()))
+                    if message.offset() + 1 >= ends[message.partition()]:
+                        open_partitions.discard(message.partition())
+            consumer.unassign()
+    finally:
+        consumer.close()
+    return found
 
 
 def ledger_owner_counts(settings: Settings) -> dict[str, int]:

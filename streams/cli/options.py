@@ -66,3 +66,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def exit_on_bad_configuration(error: ValueError) -> None:
+    """A bad rules, owners or settings file ends the command with exit 2 and the reason."""
+    console.print(f"[red]Invalid configuration:[/] {error}")
+    sys.exit(2)

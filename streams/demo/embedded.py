@@ -18,10 +18,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import redis
-
-from streams.settings import Settings
-
 log = logging.getLogger(__name__)
 
 
@@ -98,19 +94,6 @@ def start_broker(
         raise
     log.info("embedded broker listening on %s:%d (pid %d)", host, port, process.pid)
     return EmbeddedBroker(process=process, bootstrap=advertised or f"{host}:{port}")
-
-
-def redis_answers(url: str | Settings, timeout: float = 1.0) -> bool:
-    """Whether Redis answers a PING; given settings, with their password, TLS and cluster choice."""
-    if isinstance(url, Settings):
-        from streams.redis_client import redis_answers as configured_redis_answers
-
-        return configured_redis_answers(url, timeout)
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
 
 
 @dataclass

@@ -31,6 +31,7 @@ from processors.intake import raw_lead_from_json
 from streams import topics
 from streams.demo import embedded
 from streams.demo.synthetic import SyntheticMessage, generate
+from streams.redis_client import redis_answers
 from streams.routing.router import EXAMPLE_RULES
 from streams.serde import AvroCodec
 from streams.settings import Settings
@@ -321,7 +322,7 @@ def measure_pipeline(
     """Start everything, publish synthetic leads, wait for each outcome, stop, summarise."""
     broker = None if external_kafka else embedded.start_broker()
     redis_server = None
-    if not embedded.redis_answers(settings):
+    if not redis_answers(settings):
         redis_server = embedded.start_redis()
         # The embedded server is plain Redis on loopback: no TLS, password or cluster.
         settings = replace(

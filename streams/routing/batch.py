@@ -34,7 +34,7 @@ from processors.ports import CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.csv_safe import SafeWriter
-from streams.demo import embedded
+from streams.redis_client import redis_answers
 from streams.routing.router import owners_for
 from streams.routing.rules_source import rules_for
 from streams.settings import Settings
@@ -129,7 +129,7 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
     what owner-sync keeps there.
     """
     owners_file = owners_for(settings)
-    if state == "memory" or (state == "auto" and not embedded.redis_answers(settings)):
+    if state == "memory" or (state == "auto" and not redis_answers(settings)):
         mirror = InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
         return InMemoryLedger(), mirror, StaticOwners(owners_file), "memory"
     from streams.adapters.redis_crm_mirror import RedisCrmMirror
