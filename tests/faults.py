@@ -21,7 +21,7 @@ from typing import Any
 
 import fastavro
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import schemas
@@ -404,9 +404,12 @@ class HealthSample:
 class HealthWatch:
     """Polls every stage's /healthz, one thread per stage, as an orchestrator's readiness probe would."""
 
-    def __init__(self, ports: dict[str, int], interval: float = 0.3) -> None:
+    def __init__(
+        self, ports: dict[str, int], interval: float = 0.3, settings: Settings | None = None
+    ) -> None:
         self.ports = ports
         self.interval = interval
+        self.settings = settings  # to describe the groups of stages that stay unready
         self.samples: list[HealthSample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -446,7 +449,12 @@ class HealthWatch:
                 for stage in self.ports
                 if (sample := self.latest(stage)) is None or sample.status != 200
             }
-            raise AssertionError(f"{error}; still unready: {unready}") from None
+            groups = (
+                {stage: describe_group(self.settings, stage) for stage in unready} if self.settings else {}
+            )
+            raise AssertionError(
+                f"{error}; still unready: {unready}; their groups as the broker sees them: {groups}"
+            ) from None
 
     def first_unready(self, stage: str, since: float, until: float) -> HealthSample | None:
         return next(
@@ -457,6 +465,28 @@ class HealthWatch:
         self._stop.set()
         for thread in self._threads:
             thread.join(5)
+
+
+def describe_group(settings: Settings, stage: str, timeout: float = 10.0) -> dict[str, Any] | str:
+    """The stage's consumer group as the broker's coordinator sees it: state and members."""
+    group = f"{settings.group_prefix}-{stage}"
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    try:
+        described = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result(timeout)
+    except (KafkaException, KeyError) as error:  # a diagnostic: report, never mask the failure
+        return f"could not describe {group}: {error}"
+    return {
+        "state": str(described.state),
+        "members": [
+            {
+                "id": m.member_id,
+                "instance": m.group_instance_id,
+                "host": m.host,
+                "partitions": len(m.assignment.topic_partitions) if m.assignment else 0,
+            }
+            for m in described.members
+        ],
+    }
 
 
 def tracebacks(log_dir: str) -> dict[str, list[str]]:

@@ -142,7 +142,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
     log_dir = str(tmp_path)
     supervisor = Supervisor(settings, ALL_STAGES, quiet=True, log_dir=log_dir)
     outcomes = faults.RereadProofOutcomes(settings)
-    health = faults.HealthWatch(ports)
+    health = faults.HealthWatch(ports, settings=settings)
     supervisor.start()
     watcher = threading.Thread(target=supervisor.watch, args=(0.2,), daemon=True)
     windows: list[tuple[float, float]] = []
