@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Any, Literal
 
 from processors.errors import InvalidLead
 from processors.models import RawLead
@@ -330,7 +330,13 @@ def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
         _checked_text(f"Custom field {_label(name)}", text)
     for name in complete["consent"]:
         _checked_text(f"The name of consent flag {_label(name)}", name)
-    identifying = ("email", "phone", "first_name", "last_name", "company")
+    identifying: tuple[Literal["email", "phone", "first_name", "last_name", "company"], ...] = (
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "company",
+    )
     if not any((complete.get(field) or "").strip() for field in identifying):
         raise InvalidLead(
             "schema_violation",

@@ -10,7 +10,7 @@ is recorded as a conflict, and every value carries its provenance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from processors.enrichment.emails import DomainFacts, DomainLists, domain_facts
 from processors.enrichment.geography import CCTLD_CONFIDENCE, country_from_domain
@@ -296,7 +296,7 @@ class Enricher:
     ) -> None:
         draft.values["firmographics_status"] = outcome
         source = firmographics_source(self.firmographics.name) if self.firmographics else ""
-        found = record or {}
+        found: FirmographicsRecord | dict[str, Any] = record or {}
 
         def explicit_or_found(name: str, explicit: object, found_value: object) -> None:
             if explicit is not None:
