@@ -142,7 +142,7 @@ class Enricher:
         normalized = lead.get("normalized")
         if normalized is None:
             return lead
-        return {**lead, "enrichment": dict(self.section(normalized))}  # type: ignore[typeddict-item]
+        return {**lead, "enrichment": dict(self.section(normalized))}
 
     def section(self, n: NormalizedSection) -> EnrichmentSection:
         draft = _Draft()
@@ -159,7 +159,7 @@ class Enricher:
         phone = phone_facts(n["phone_e164"]) if n.get("phone_e164") else None
         country = self._country(draft, n, phone, domains, record)
         if phone is None and n.get("phone_raw") and country and country.source != EXPLICIT:
-            reparsed = reparse_national(n["phone_raw"], country.value)  # type: ignore[arg-type]
+            reparsed = reparse_national(n["phone_raw"], country.value)
             if reparsed is not None:
                 phone = phone_facts(reparsed)
                 draft.flags.add("phone_reparsed")

@@ -375,7 +375,7 @@ class _Compiler:
         if primary is None or not ok:
             return None
         chain = _dedupe((primary, *fallback, *group_fallbacks, *self.out.default_steps))
-        fixed = None if any(isinstance(step, LeadAction) for step in chain) else tuple(chain)  # type: ignore[arg-type]
+        fixed = None if any(isinstance(step, LeadAction) for step in chain) else tuple(chain)
         return Route(full, when, channel or self.out.default_channel, chain, line, fixed)  # type: ignore[arg-type]
 
 
