@@ -211,8 +211,8 @@ class Enricher:
         record: FirmographicsRecord | None,
     ) -> Candidate | None:
         candidates: list[Candidate] = []
-        if n.get("country_code"):
-            candidates.append(Candidate(n["country_code"], EXPLICIT, 1.0))  # type: ignore[arg-type]
+        if country_code := n.get("country_code"):
+            candidates.append(Candidate(country_code, EXPLICIT, 1.0))
         if phone is not None and phone.country_code:
             candidates.append(Candidate(phone.country_code, PHONE, phone.country_confidence))
         if domains.company_domain:
@@ -260,8 +260,8 @@ class Enricher:
         draft: _Draft, n: NormalizedSection, phone: PhoneFacts | None, country: Candidate | None
     ) -> Candidate | None:
         candidates: list[Candidate] = []
-        if n.get("state_code"):
-            candidates.append(Candidate(n["state_code"], EXPLICIT, 1.0))  # type: ignore[arg-type]
+        if state_code := n.get("state_code"):
+            candidates.append(Candidate(state_code, EXPLICIT, 1.0))
         if (
             phone is not None
             and phone.state_code
