@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from processors.models import Assignment, ConditionOutcome, Lead, OwnerSkip, RouteTried
 from processors.owners.availability import candidate_for, unknown_candidate
@@ -39,7 +39,7 @@ _NO_OWNER = {
     "owner": "no owner named",
 }
 _MAX_SEEN_CHARS = 200
-_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_json_string = json.encoder.encode_basestring
 
 
 class RoutingRules(Protocol):
@@ -121,7 +121,7 @@ def _routes_tried(plan: RoutePlan) -> list[RouteTried]:
     ]
 
 
-class _Memo(dict):  # type: ignore[type-arg]
+class _Memo(dict[Any, Any]):
     """A size-bounded cache: the rule engine hands out the same traces for the same values."""
 
     def __init__(self, limit: int) -> None:
@@ -293,7 +293,7 @@ def assignment_from(
         for skip in result.skips
     ]
     route = meta["route"]
-    destination_type = "owner" if result.owner_id else "queue"
+    destination_type: Literal["owner", "queue"] = "owner" if result.owner_id else "queue"
     destination = result.owner_id or labels[placed].removeprefix("queue ")
     path = _decision_path(meta, labels, placed, result, route_lines)
     return {
@@ -355,13 +355,17 @@ def rebuilt_meta(assignment: Mapping[str, Any]) -> dict[str, Any]:
 
 def _rebuilt_assignment(lead: Lead, first: Mapping[str, Any]) -> Assignment:
     path = [line for line in first["decision_path"] if line != REPLAYED_LINE]
-    return {  # type: ignore[return-value]
-        **first,
-        "lead_id": lead["lead_id"],
-        "replayed": True,
-        "decision_path": [*path, REPLAYED_LINE],
-        "lead": lead,
-    }
+    # ``first`` holds the stored event's _REBUILT_FIELDS; with the lead's own fields it is a whole event.
+    return cast(
+        Assignment,
+        {
+            **first,
+            "lead_id": lead["lead_id"],
+            "replayed": True,
+            "decision_path": [*path, REPLAYED_LINE],
+            "lead": lead,
+        },
+    )
 
 
 def _route_lines(meta: Mapping[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Any, Literal, cast
 
 from processors.errors import InvalidLead
 from processors.models import RawLead
@@ -272,7 +272,8 @@ def raw_lead_from_json(document: Any) -> RawLead:
             "schema_violation",
             f"A lead must be a JSON object with fields such as email and company; got {kind}.",
         )
-    raw: RawLead = {"custom": {}, "consent": {}}
+    # Not a RawLead until complete_raw_lead has filled every field.
+    raw: dict[str, Any] = {"custom": {}, "consent": {}}
     custom: dict[str, str] = raw["custom"]
     for key, value in document.items():
         key = str(key)
@@ -292,7 +293,7 @@ def raw_lead_from_json(document: Any) -> RawLead:
                 )
             raw["consent"] = {str(k): _as_bool(str(k), v) for k, v in value.items()}
         elif (field := _canonical_field(key)) is not None and field not in raw:
-            raw[field] = _as_text(field, value)  # type: ignore[literal-required]
+            raw[field] = _as_text(field, value)
         elif value is not None:
             custom[key] = _custom_text(value)
     return complete_raw_lead(raw)
@@ -306,7 +307,7 @@ def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
     MAX_CUSTOM_FIELDS custom fields, and only valid Unicode in every value and
     every custom and consent name.
     """
-    complete: RawLead = {field: raw.get(field) for field in TEXT_FIELDS}  # type: ignore[assignment]
+    complete = cast(RawLead, {field: raw.get(field) for field in TEXT_FIELDS})  # every text field
     for field in TEXT_FIELDS:
         value = raw.get(field)
         if not isinstance(value, str):
@@ -330,7 +331,13 @@ def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
         _checked_text(f"Custom field {_label(name)}", text)
     for name in complete["consent"]:
         _checked_text(f"The name of consent flag {_label(name)}", name)
-    identifying = ("email", "phone", "first_name", "last_name", "company")
+    identifying: tuple[Literal["email", "phone", "first_name", "last_name", "company"], ...] = (
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "company",
+    )
     if not any((complete.get(field) or "").strip() for field in identifying):
         raise InvalidLead(
             "schema_violation",

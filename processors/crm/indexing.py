@@ -56,7 +56,7 @@ def company_tokens(name: str) -> tuple[str, ...]:
     with a typo in one word still finds its account among the candidates.
     """
     company = normalize_company(name)
-    if company is None:
+    if company is None or not company.match_key:
         return ()
     seen: dict[str, None] = {}
     words = [token for token in company.match_key.split() if token not in STOP_TOKENS and len(token) > 1]

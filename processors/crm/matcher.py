@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypedDict
 
@@ -247,7 +248,8 @@ class Matcher:
         if enrichment is not None:
             domain = enrichment.get("company_domain")
             return domain if isinstance(domain, str) and domain else None
-        website = (lead.get("normalized") or {}).get("website_domain")
+        normalized = lead.get("normalized")
+        website = normalized.get("website_domain") if normalized else None
         if not website:
             return None
         if self._domain_lists is None:
@@ -366,7 +368,7 @@ class Matcher:
         candidates: Candidates,
         lead_keys: Sequence[tuple[str, CompanyKey]],
         pick: _AccountPick | None,
-        seen: set[tuple[str, str]],
+        seen: AbstractSet[tuple[str, str]],
     ) -> list[_PersonHit]:
         """Same name and a similar company (or already on the matched account)."""
         hits: list[_PersonHit] = []

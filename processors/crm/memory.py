@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from processors.crm.indexing import index_entries, typo_variants
 from processors.crm.models import Account, Candidates, MatchQuery, Opportunity, Person, RecordKind
@@ -80,7 +80,8 @@ class InMemoryCrmMirror:
         found = []
         for ref in sorted(self.index.get(key, ())):
             kind, record_id = ref.split(":", 1)
-            person = self.records[kind].get(record_id)  # type: ignore[index]
+            # Index refs are person_ref(kind, id) of a contact or a lead.
+            person = self.records[cast(RecordKind, kind)].get(record_id)
             if person is not None:
                 found.append(person)
         return found

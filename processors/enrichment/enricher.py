@@ -10,7 +10,7 @@ is recorded as a conflict, and every value carries its provenance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from processors.enrichment.emails import DomainFacts, DomainLists, domain_facts
 from processors.enrichment.geography import CCTLD_CONFIDENCE, country_from_domain
@@ -142,7 +142,7 @@ class Enricher:
         normalized = lead.get("normalized")
         if normalized is None:
             return lead
-        return {**lead, "enrichment": dict(self.section(normalized))}  # type: ignore[typeddict-item]
+        return {**lead, "enrichment": dict(self.section(normalized))}
 
     def section(self, n: NormalizedSection) -> EnrichmentSection:
         draft = _Draft()
@@ -159,7 +159,7 @@ class Enricher:
         phone = phone_facts(n["phone_e164"]) if n.get("phone_e164") else None
         country = self._country(draft, n, phone, domains, record)
         if phone is None and n.get("phone_raw") and country and country.source != EXPLICIT:
-            reparsed = reparse_national(n["phone_raw"], country.value)  # type: ignore[arg-type]
+            reparsed = reparse_national(n["phone_raw"], country.value)
             if reparsed is not None:
                 phone = phone_facts(reparsed)
                 draft.flags.add("phone_reparsed")
@@ -211,8 +211,8 @@ class Enricher:
         record: FirmographicsRecord | None,
     ) -> Candidate | None:
         candidates: list[Candidate] = []
-        if n.get("country_code"):
-            candidates.append(Candidate(n["country_code"], EXPLICIT, 1.0))  # type: ignore[arg-type]
+        if country_code := n.get("country_code"):
+            candidates.append(Candidate(country_code, EXPLICIT, 1.0))
         if phone is not None and phone.country_code:
             candidates.append(Candidate(phone.country_code, PHONE, phone.country_confidence))
         if domains.company_domain:
@@ -260,8 +260,8 @@ class Enricher:
         draft: _Draft, n: NormalizedSection, phone: PhoneFacts | None, country: Candidate | None
     ) -> Candidate | None:
         candidates: list[Candidate] = []
-        if n.get("state_code"):
-            candidates.append(Candidate(n["state_code"], EXPLICIT, 1.0))  # type: ignore[arg-type]
+        if state_code := n.get("state_code"):
+            candidates.append(Candidate(state_code, EXPLICIT, 1.0))
         if (
             phone is not None
             and phone.state_code
@@ -296,7 +296,7 @@ class Enricher:
     ) -> None:
         draft.values["firmographics_status"] = outcome
         source = firmographics_source(self.firmographics.name) if self.firmographics else ""
-        found = record or {}
+        found: FirmographicsRecord | dict[str, Any] = record or {}
 
         def explicit_or_found(name: str, explicit: object, found_value: object) -> None:
             if explicit is not None:

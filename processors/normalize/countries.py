@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 
 import pycountry
+from pycountry.db import Country
 
 from processors.normalize.text import fold_tokens
 
@@ -148,14 +149,14 @@ def _add_level(table: dict[str, str], pairs: Iterable[tuple[str, str]]) -> None:
             table[key] = next(iter(codes))
 
 
-def _english_names(country: object) -> Iterator[str]:
+def _english_names(country: Country) -> Iterator[str]:
     for attr in ("name", "official_name", "common_name"):
         value = getattr(country, attr, None)
         if value:
             yield value
 
 
-def _translations(countries: list[object]) -> Iterator[tuple[str, str]]:
+def _translations(countries: list[Country]) -> Iterator[tuple[str, str]]:
     for language in TRANSLATION_LANGUAGES:
         try:
             catalog = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
@@ -173,7 +174,7 @@ def _translations(countries: list[object]) -> Iterator[tuple[str, str]]:
 @cache
 def _country_table() -> dict[str, str]:
     """Folded key -> alpha-2; later levels override earlier, less exact ones."""
-    countries: list[object] = list(pycountry.countries)
+    countries: list[Country] = list(pycountry.countries)
     table: dict[str, str] = {}
     _add_level(table, _translations(countries))
     _add_level(

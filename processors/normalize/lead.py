@@ -204,13 +204,13 @@ def raw_from_normalized(n: NormalizedSection) -> RawLead:
     """Raw fields that normalize back to ``n`` (used to prove idempotency)."""
     flags = set(n.get("flags") or ())
     phone = None
-    if n.get("phone_e164"):
-        phone = phone_to_raw(n["phone_e164"], n.get("phone_extension"))
+    if e164 := n.get("phone_e164"):
+        phone = phone_to_raw(e164, n.get("phone_extension"))
     elif n.get("phone_raw"):
         phone = n["phone_raw"]
     employees = None
-    if n.get("employees_min") is not None:
-        employees = employees_to_raw(n["employees_min"], n.get("employees_max"))
+    if (low := n.get("employees_min")) is not None:
+        employees = employees_to_raw(low, n.get("employees_max"))
     source = None if "source_missing" in flags else n.get("source")
     if "source_unknown" in flags:
         source = UNUSABLE

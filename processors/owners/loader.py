@@ -39,7 +39,7 @@ import csv
 import io
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any
 
 from processors.config import ConfigError, Document, parse_yaml
 from processors.owners.models import (
@@ -48,7 +48,6 @@ from processors.owners.models import (
     Absence,
     Owner,
     Span,
-    Status,
     check_absences,
     check_spans,
     parse_span,
@@ -250,7 +249,7 @@ def build_owner(fields: Mapping[str, Any], where: Callable[[str | None], ConfigE
         email=str(fields.get("email") or "").strip(),
         team=str(fields.get("team") or "").strip(),
         time_zone=zone_name,
-        status=cast(Status, status),
+        status=status,
         **values,
     )
     try:
@@ -275,7 +274,8 @@ def _check_unique(owners: list[tuple[Owner, int | None]], source: str) -> list[O
 
 def parse_owners_yaml(text: str, source: str) -> list[Owner]:
     doc = parse_yaml(text, source)
-    data, base = doc.data, ()
+    data = doc.data
+    base: tuple[str | int, ...] = ()
     if isinstance(data, Mapping) and set(data) == {"owners"}:
         data, base = data["owners"], ("owners",)
     if data is None:
@@ -321,5 +321,9 @@ def parse_owners_csv(text: str, source: str) -> list[Owner]:
         fields = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
         if not fields:
             continue
-        owners.append((build_owner(fields, lambda _name, line=line: ConfigError(source, line, "")), line))
+
+        def where(_name: str | None, line: int = line) -> ConfigError:
+            return ConfigError(source, line, "")
+
+        owners.append((build_owner(fields, where), line))
     return _check_unique(owners, source)

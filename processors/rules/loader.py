@@ -278,7 +278,7 @@ class _Compiler:
         if kind == "owner":
             self.out.owner_refs.append((value, (*path, kind), "an owner action"))
             return OwnerAction("owner", value, line)
-        if kind in {"account_owner", "existing_owner"}:
+        if kind in CRM_OWNER_PATHS:
             self.out.fields_read.append((CRM_OWNER_PATHS[kind], (*path, kind)))
             return CrmOwner(kind, line)
         if kind == "queue":
@@ -375,8 +375,9 @@ class _Compiler:
         if primary is None or not ok:
             return None
         chain = _dedupe((primary, *fallback, *group_fallbacks, *self.out.default_steps))
-        fixed = None if any(isinstance(step, LeadAction) for step in chain) else tuple(chain)  # type: ignore[arg-type]
-        return Route(full, when, channel or self.out.default_channel, chain, line, fixed)  # type: ignore[arg-type]
+        actions = tuple(step for step in chain if not isinstance(step, LeadAction))
+        fixed = actions if len(actions) == len(chain) else None
+        return Route(full, when, channel or self.out.default_channel, chain, line, fixed)
 
 
 def _dedupe(steps: tuple[Step, ...]) -> tuple[Step, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from processors.routing.plan import (
     Action,
@@ -49,7 +49,11 @@ class LeadAction:
 
 
 #: Where ``account_owner`` and ``existing_owner`` read the owner id.
-CRM_OWNER_PATHS = {"account_owner": "crm.account.owner_id", "existing_owner": "crm.person.owner_id"}
+CrmOwnerSource = Literal["account_owner", "existing_owner"]
+CRM_OWNER_PATHS: dict[CrmOwnerSource, str] = {
+    "account_owner": "crm.account.owner_id",
+    "existing_owner": "crm.person.owner_id",
+}
 
 
 class CrmOwner(LeadAction):
@@ -57,7 +61,7 @@ class CrmOwner(LeadAction):
 
     __slots__ = ("_read", "key", "line", "source")
 
-    def __init__(self, source: str, line: int | None) -> None:
+    def __init__(self, source: CrmOwnerSource, line: int | None) -> None:
         self.source = source
         self.line = line
         self.key = (source,)
@@ -66,7 +70,7 @@ class CrmOwner(LeadAction):
     def resolve(self, lead: Mapping[str, Any]) -> Action:
         owner = self._read(lead)
         owner_id = owner if isinstance(owner, str) and owner.strip() else None
-        return OwnerAction(self.source, owner_id, self.line)  # type: ignore[arg-type]
+        return OwnerAction(self.source, owner_id, self.line)
 
 
 class SkillPool(LeadAction):

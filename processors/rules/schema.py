@@ -137,10 +137,13 @@ def _fix(error: jsonschema.ValidationError, keyword: str) -> str:
 def _findings(doc: Document, error: jsonschema.ValidationError, data: Any) -> Iterator[Finding]:
     path: Path = tuple(error.absolute_path)
     keyword = str(error.validator)
+    # Errors from a validator always carry both; the stubs also allow them unset, for errors made by hand.
+    instance: Any = error.instance
+    validator_value: Any = error.validator_value
     where = _where(path, data)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if "propertyNames" in error.absolute_schema_path:
-        name = error.instance
+        name = instance
         yield Finding(
             doc.source,
             doc.line((*path, name)),
@@ -151,7 +154,7 @@ def _findings(doc: Document, error: jsonschema.ValidationError, data: Any) -> It
         return
     if keyword == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        for extra in [key for key in error.instance if key not in schema.get("properties", {})]:
+        for extra in [key for key in instance if key not in schema.get("properties", {})]:
             close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
             if close:
                 hint = f"Did you mean '{close[0]}'?"
@@ -169,15 +172,14 @@ def _findings(doc: Document, error: jsonschema.ValidationError, data: Any) -> It
         return
     line = doc.line(path)
     if keyword == "required":
-        missing = [key for key in error.validator_value if key not in error.instance]
+        missing = [key for key in validator_value if key not in instance]
         names = ", ".join(f"`{key}:`" for key in missing)
         yield Finding(
             doc.source, line, "error", "missing_key", f"{names} missing {where}.{_fix(error, keyword)}"
         )
         return
     if keyword == "type":
-        expected = error.validator_value
-        expected = expected if isinstance(expected, list) else [expected]
+        expected: list[str] = validator_value if isinstance(validator_value, list) else [validator_value]
         words = [_TYPE_WORDS.get(kind, kind) for kind in expected]
         expected_text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
         fix = _fix(error, keyword) or f" Write {expected_text} here."
@@ -186,20 +188,20 @@ def _findings(doc: Document, error: jsonschema.ValidationError, data: Any) -> It
             line,
             "error",
             "wrong_type",
-            f"expected {expected_text} {where}, found {_type_name(error.instance)}.{fix}",
+            f"expected {expected_text} {where}, found {_type_name(instance)}.{fix}",
         )
         return
     if keyword in {"enum", "const"}:
-        options = error.validator_value if keyword == "enum" else [error.validator_value]
+        options = validator_value if keyword == "enum" else [validator_value]
         code = "unsupported_version" if path == ("version",) else "invalid_value"
-        close = difflib.get_close_matches(str(error.instance), [str(o) for o in options], n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(instance), [str(o) for o in options], n=1, cutoff=0.6)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         yield Finding(
             doc.source,
             line,
             "error",
             code,
-            f"{_type_name(error.instance)} is not allowed {where}.{hint}{_fix(error, keyword)}",
+            f"{_type_name(instance)} is not allowed {where}.{hint}{_fix(error, keyword)}",
         )
         return
     code = "invalid_value"
@@ -209,7 +211,7 @@ def _findings(doc: Document, error: jsonschema.ValidationError, data: Any) -> It
         code = "invalid_structure"
     fix = _fix(error, keyword).strip() or f"{error.message}."
     if keyword in {"pattern", "minLength", "maxLength"}:
-        message = f"{_type_name(error.instance)} is not valid {where}. {fix}"
+        message = f"{_type_name(instance)} is not valid {where}. {fix}"
     else:
         message = f"{where[0].upper()}{where[1:]}: {fix[0].lower()}{fix[1:]}"
     yield Finding(doc.source, line, "error", code, message)
