@@ -1,8 +1,8 @@
 """The assignment ledger in one process: batch mode, simulations, and the reference for Redis.
 
 :class:`InMemoryLedger` is the executable specification of the contract in
-:mod:`processors.routing.ledger`; the Redis script (``streams/adapters/
-redis_ledger.py``) mirrors it step by step and one conformance suite runs
+:mod:`processors.routing.ledger`; the Redis script (``streams/adapters/lua/
+assign_chunk.lua``) mirrors it step by step and one conformance suite runs
 both. The precise rules, beyond the contract:
 
 * **Eligible** = a candidate with no ``skip`` and under both caps. Caps count

@@ -28,26 +28,15 @@ from typing import Any
 import redis
 
 from processors.errors import DependencyUnavailable
+from streams.adapters import lua
 from streams.redis_client import redis_client
 from streams.settings import Settings
 
 #: The keyspaces with a marker, by the hash tag their keys carry.
 KEYSPACES = ("owners", "crm", "assign")
 
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-
-_FINISH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
+_EXTEND = lua.script("state_extend_claim")
+_FINISH = lua.script("state_finish_rebuild")
 
 
 class StateStatus(enum.Enum):
