@@ -487,21 +487,6 @@ def assign_many(
     ]
 
 
-def assign(
-    lead: Lead,
-    *,
-    rules: RoutingRules,
-    owners: OwnerDirectory,
-    ledger: AssignmentLedger,
-    clock: Clock,
-    last_resort_queue: str,
-) -> Assignment:
-    """One lead (batch mode calls this per lead; the stage batches)."""
-    return assign_many(
-        [lead], rules=rules, owners=owners, ledger=ledger, clock=clock, last_resort_queue=last_resort_queue
-    )[0]
-
-
 class StaticOwners:
     """An :class:`OwnerDirectory` over a fixed set (batch mode, simulation, tests)."""
 

@@ -1,8 +1,11 @@
 """Each stage as one pure function, and the whole chain for in-process routing.
 
-The Kafka stages in ``streams/stages/`` call exactly these functions, one each;
-batch routing (``leadroute route``) and simulation call :func:`route_raw_leads`,
-which chains them. So a lead is routed the same way with or without a broker.
+The Kafka stages in ``streams/stages/`` call these functions, one each; the
+assign stage stamps its leads itself, because it writes the stamp into the
+lead's own bytes, and then makes the same :func:`~processors.assign.assign_many`
+call as :func:`assign_stage`. Batch routing (``leadroute route``) and simulation
+call :func:`route_raw_leads`, which chains them. So a lead is routed the same
+way with or without a broker.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 
 from processors.assign import OwnerDirectory, RoutingRules, assign_many
 from processors.crm.matcher import Matcher, match_leads
-from processors.enrich import enrich
 from processors.enrichment.enricher import Enricher
 from processors.intake import DEFAULT_MAX_CUSTOM_BYTES, capped_custom
 from processors.lead import new_lead, stamped
@@ -20,7 +22,6 @@ from processors.models import Assignment, Lead, RawLead
 from processors.normalize import CUSTOM_TRUNCATED, lead_id_for, normalize_lead
 from processors.ports import Clock, CrmMirror
 from processors.routing.ledger import AssignmentLedger
-from processors.segment import segment
 from processors.segmentation import Segmenter
 
 
@@ -50,7 +51,7 @@ def normalize_stage(
 
 
 def enrich_stage(lead: Lead, *, enricher: Enricher, clock: Clock) -> Lead:
-    return stamped(enrich(lead, enricher), "enrich", clock.now_ms())
+    return stamped(enricher.enrich(lead), "enrich", clock.now_ms())
 
 
 def match_stage(leads: Sequence[Lead], *, matcher: Matcher, mirror: CrmMirror, clock: Clock) -> list[Lead]:
@@ -59,7 +60,7 @@ def match_stage(leads: Sequence[Lead], *, matcher: Matcher, mirror: CrmMirror, c
 
 
 def segment_stage(lead: Lead, *, segmenter: Segmenter, clock: Clock) -> Lead:
-    return stamped(segment(lead, segmenter), "segment", clock.now_ms())
+    return stamped({**lead, "segment": dict(segmenter.segment(lead))}, "segment", clock.now_ms())
 
 
 def assign_stage(

@@ -14,7 +14,7 @@ from processors.ports import Clock, CrmMirror
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet, load_rules
-from processors.segment import shipped_segmenter
+from processors.segmentation import shipped_segmenter
 from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, read_owners
 from tests.enrichers import shipped_enricher
 

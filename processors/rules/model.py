@@ -17,7 +17,6 @@ from processors.routing.plan import (
     OwnerAction,
     PoolAction,
     PoolMember,
-    QueueAction,
     Strategy,
 )
 from processors.rules import paths
@@ -105,19 +104,6 @@ def step_key(step: Step) -> tuple[str, ...]:
     if isinstance(step, PoolAction):
         return ("pool", step.pool)
     return ("queue", step.queue)
-
-
-def describe_step(step: Step) -> str:
-    if isinstance(step, CrmOwner):
-        return step.source.replace("_", " ")
-    if isinstance(step, SkillPool):
-        return f"pool {step.action.pool}"
-    if isinstance(step, OwnerAction):
-        return f"owner {step.owner_id}"
-    if isinstance(step, PoolAction):
-        return f"pool {step.pool}"
-    assert isinstance(step, QueueAction)
-    return f"queue {step.queue}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,23 @@ applies them to a lead. Pure: no I/O besides reading the shipped package file.
 
 from __future__ import annotations
 
+from functools import cache
+
 from processors.segmentation.definitions import SegmentDefinitions
 from processors.segmentation.loader import load_definitions, shipped_definitions
 from processors.segmentation.segmenter import Segmenter, SegmentSection
 
-__all__ = ["SegmentDefinitions", "SegmentSection", "Segmenter", "load_definitions", "shipped_definitions"]
+__all__ = [
+    "SegmentDefinitions",
+    "SegmentSection",
+    "Segmenter",
+    "load_definitions",
+    "shipped_definitions",
+    "shipped_segmenter",
+]
+
+
+@cache
+def shipped_segmenter() -> Segmenter:
+    """The segmenter for the shipped definitions, built once per process."""
+    return Segmenter(shipped_definitions())

@@ -26,7 +26,7 @@ from processors.config import ConfigError
 from processors.errors import DependencyUnavailable
 from processors.owners.availability import availability, buckets, local_time
 from processors.owners.loader import absences, parse_owners
-from processors.owners.models import STATUSES, Owner, owner_to_record, span_text, validate
+from processors.owners.models import STATUSES, Owner, owner_to_record, validate
 from streams.cli.options import with_settings
 from streams.csv_safe import SafeWriter
 from streams.settings import Settings
@@ -181,13 +181,6 @@ def load(settings: Settings, file: str, check: bool, as_json: bool) -> None:
         console.print(f"[green]{file}: {len(found)} owners, all valid[/] (nothing published).")
     else:
         console.print(f"[green]Published {published} owners[/] from {file} to the owners topic.")
-
-
-def _hours_text(owner: Owner) -> str:
-    if owner.working_hours is None:
-        return "always"
-    days = [f"{day} {','.join(span_text(s) for s in spans)}" for day, spans in owner.working_hours.items()]
-    return "; ".join(days) or "never"
 
 
 @owners.command("example")

@@ -27,12 +27,6 @@ console = Console(stderr=True)
 out = Console()
 
 
-def _with_settings(command: Any) -> Any:
-    from streams.cli.options import with_settings
-
-    return with_settings(command)
-
-
 def _fail(error: Exception, code: int = 2) -> None:
     console.print(f"[red]{error}[/]")
     sys.exit(code)

@@ -11,11 +11,11 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from processors.crm.matcher import Matcher, match_leads
+from processors.crm.matcher import Matcher
 from processors.crm.models import Candidates, MatchQuery
 from processors.errors import DependencyUnavailable
-from processors.lead import stamped
 from processors.models import Lead
+from processors.pipeline import match_stage
 from processors.ports import Clock, CrmMirror
 from streams import metrics, topics
 from streams.recovery.rebuild import StateGate, StatePlan
@@ -109,8 +109,6 @@ def build_step(
     def match_batch(leads: list[Lead]) -> list[Lead]:
         if gate is not None:
             gate.wait_ready()  # an empty mirror would match no lead to its account
-        matched = match_leads(leads, ready_matcher, ready_mirror)
-        now = clock.now_ms()
-        return [stamped(lead, NAME, now) for lead in matched]
+        return match_stage(leads, matcher=ready_matcher, mirror=ready_mirror, clock=clock)
 
     return lead_batch_step(NAME, match_batch, clock, on_output=record_metrics)

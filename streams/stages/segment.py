@@ -7,10 +7,9 @@ before it consumes anything, with file, line and reason (docs/segmentation.md).
 
 from __future__ import annotations
 
-from processors.lead import stamped
 from processors.models import Lead
+from processors.pipeline import segment_stage
 from processors.ports import Clock
-from processors.segment import segment
 from processors.segmentation import Segmenter
 from streams import metrics, topics
 from streams.settings import Settings
@@ -20,12 +19,6 @@ from streams.wiring import segmenter_for
 NAME = "segment"
 INPUT = topics.MATCHED
 OUTPUT = topics.SEGMENTED
-
-
-def _segmented(lead: Lead, segmenter: Segmenter, clock: Clock) -> Lead:
-    # What processors.pipeline.segment_stage does, with this stage's segmenter; becomes
-    # segment_stage(lead, segmenter=segmenter, clock=clock) once the pipeline takes one.
-    return stamped(segment(lead, segmenter), NAME, clock.now_ms())
 
 
 def record_metrics(lead: Lead) -> None:
@@ -38,4 +31,6 @@ def record_metrics(lead: Lead) -> None:
 
 def build_step(settings: Settings, clock: Clock, segmenter: Segmenter | None = None) -> StageStep:
     ready = segmenter or segmenter_for(settings)
-    return lead_step(NAME, lambda lead: _segmented(lead, ready, clock), clock, on_output=record_metrics)
+    return lead_step(
+        NAME, lambda lead: segment_stage(lead, segmenter=ready, clock=clock), clock, on_output=record_metrics
+    )

@@ -24,7 +24,7 @@ from processors.pipeline import enrich_stage, match_stage, normalize_stage, segm
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
 from processors.rules import RuleSet
-from processors.segment import shipped_segmenter
+from processors.segmentation import shipped_segmenter
 from streams.crm.synthetic import generate_crm
 from streams.demo.synthetic import generate
 from streams.routing.projection import ProjectedLeadReader, reader_schema

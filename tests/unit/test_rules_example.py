@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from processors.enrich import enrich
 from processors.normalize.lead import normalize_lead
 from processors.rules import load_rules
 from processors.rules.ruleset import RuleSet
@@ -33,7 +32,7 @@ def _lead(raw: dict[str, Any], crm: Any = None, segment: Any = None) -> dict[str
         "segment": None,
         "trace": [],
     }
-    lead = enrich(lead, shipped_enricher())
+    lead = shipped_enricher().enrich(lead)
     return {**lead, "crm": crm, "segment": segment}
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from processors.config import parse_yaml
-from processors.segment import shipped_segmenter
-from processors.segmentation import Segmenter, load_definitions
+from processors.segmentation import Segmenter, load_definitions, shipped_segmenter
 from processors.segmentation.scoring import parse_condition, score
 
 

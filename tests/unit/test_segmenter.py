@@ -14,8 +14,9 @@ from processors.intake import raw_lead_from_json
 from processors.lead import new_lead
 from processors.models import SOURCES
 from processors.normalize import lead_id_for, normalize_lead
-from processors.segment import segment, shipped_segmenter
-from processors.segmentation import Segmenter, shipped_definitions
+from processors.pipeline import segment_stage
+from processors.ports import FrozenClock
+from processors.segmentation import Segmenter, shipped_definitions, shipped_segmenter
 from processors.segmentation.bands import Band, Bands, size_basis
 from schemas import parsed
 from streams.demo.synthetic import generate
@@ -282,13 +283,14 @@ def test_segments_name_every_value_and_region_is_copied(segmenter: Segmenter) ->
     ]
 
 
-def test_segment_fills_the_section_and_keeps_the_rest(segmenter: Segmenter) -> None:
+def test_the_segment_stage_fills_the_section_stamps_the_lead_and_keeps_the_rest(segmenter: Segmenter) -> None:
     before = lead({"industry": "Software", "source": "web"})
-    after = segment(before)  # type: ignore[arg-type]
+    after = segment_stage(before, segmenter=segmenter, clock=FrozenClock(7))  # type: ignore[arg-type]
     assert before["segment"] is None  # not mutated
     assert after["segment"] == dict(segmenter.segment(before))  # type: ignore[arg-type]
-    assert {k: v for k, v in after.items() if k != "segment"} == {
-        k: v for k, v in before.items() if k != "segment"
+    assert after["trace"][-1]["stage"] == "segment"
+    assert {k: v for k, v in after.items() if k not in ("segment", "trace")} == {
+        k: v for k, v in before.items() if k not in ("segment", "trace")
     }
 
 
@@ -311,7 +313,7 @@ def _routed_leads(count: int) -> list[dict[str, Any]]:
         item = new_lead(lead_id_for(raw), raw, received_at_ms=1)
         item["normalized"] = normalize_lead(raw)
         item = match_lead(enricher.enrich(item), matcher, mirror)
-        leads.append(segment(item))
+        leads.append({**item, "segment": dict(shipped_segmenter().segment(item))})
     return leads
 
 
