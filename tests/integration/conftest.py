@@ -20,7 +20,7 @@ from streams.adapters.redis_assignments import forget_prefix
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
-from tests.services import Services, services
+from tests.support.services import Services, services
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def infra() -> Iterator[Services]:
 
 @pytest.fixture
 def redis_url(infra: Services) -> str:
-    """The Redis the suite uses (see tests/services.py for how it is chosen)."""
+    """The Redis the suite uses (see tests/support/services.py for how it is chosen)."""
     return infra.redis_url
 
 

@@ -8,7 +8,7 @@ import redis
 
 from streams.bench import assign as bench_assign
 from tests.integration.conftest import make_settings
-from tests.services import Services
+from tests.support.services import Services
 
 
 def test_the_assign_benchmark_measures_every_row_and_cleans_up(infra: Services, client: redis.Redis) -> None:

@@ -13,7 +13,7 @@ import redis
 from click.testing import CliRunner
 
 from streams.cli.main import main
-from tests.services import Services
+from tests.support.services import Services
 
 
 def test_the_pipeline_benchmark_accounts_for_every_lead_next_to_its_baseline(

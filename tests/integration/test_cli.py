@@ -19,7 +19,7 @@ from streams import topics
 from streams.settings import Settings, settings_env
 from streams.stages.registry import STAGES
 from tests.integration.conftest import PipelineProbe, make_settings
-from tests.services import Services
+from tests.support.services import Services
 
 pytestmark = pytest.mark.integration
 LEADROUTE = [sys.executable, "-m", "streams.cli"]

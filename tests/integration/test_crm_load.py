@@ -17,7 +17,7 @@ from streams.cli.main import main
 from streams.events import crm as crm_events
 from streams.settings import Settings, settings_env
 from tests.integration.conftest import make_settings
-from tests.services import Services
+from tests.support.services import Services
 
 pytestmark = pytest.mark.integration
 

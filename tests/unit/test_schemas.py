@@ -13,7 +13,7 @@ from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
 from schemas import SCHEMA_DIR, parsed
 from streams.demo.synthetic import generate
-from tests.routing import router as example_router
+from tests.support.builders import router as example_router
 
 SCHEMA = lambda name: fastavro.schema.load_schema(str(SCHEMA_DIR / f"leadroute.{name}.avsc"))  # noqa: E731
 
