@@ -84,7 +84,6 @@ def _variant(name: str) -> Iterator[None]:
     from unittest import mock
 
     import processors.assign as planning
-    from streams.routing import writer
     from streams.stages import assign
 
     patches: list[Any] = []
@@ -92,14 +91,6 @@ def _variant(name: str) -> Iterator[None]:
         patches.append(mock.patch.object(assign, "ProjectedLeadReader", _WholeLeadReader))
     if name in {"whole decode, whole encode", "plain"}:  # a whole encode needs the whole lead
         patches.append(mock.patch.object(assign, "AssignmentWriter", _WholeEventWriter))
-    if name == "no plan-bytes reuse":
-
-        class Uncached(writer.AssignmentWriter):
-            def _plan_encoding(self, head: Any) -> bytes:
-                self._plan_bytes.clear()
-                return super()._plan_encoding(head)
-
-        patches.append(mock.patch.object(assign, "AssignmentWriter", Uncached))
     if name in {"no shared plan parts", "plain"}:
         patches.append(mock.patch.object(planning, "plan_part", planning._new_plan_part))
     if name in {"no seen/check memos", "plain"}:
@@ -124,7 +115,6 @@ VARIANTS = (
     "stage",
     "whole decode",
     "whole decode, whole encode",
-    "no plan-bytes reuse",
     "no shared plan parts",
     "no seen/check memos",
     "plain",
