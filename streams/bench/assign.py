@@ -93,17 +93,6 @@ def _variant(name: str) -> Iterator[None]:
         patches.append(mock.patch.object(assign, "AssignmentWriter", _WholeEventWriter))
     if name in {"no shared plan parts", "plain"}:
         patches.append(mock.patch.object(planning, "plan_part", planning._new_plan_part))
-    if name in {"no seen/check memos", "plain"}:
-
-        def seen_of(condition: Any) -> Any:
-            return planning._seen_text(condition.seen)
-
-        def check_text(outcome: Any) -> str:
-            seen = outcome["seen"] if outcome["seen"] is not None else "nothing"
-            return f"{outcome['condition']}: saw {seen} → {'yes' if outcome['matched'] else 'no'}"
-
-        patches.append(mock.patch.object(planning, "_seen_of", seen_of))
-        patches.append(mock.patch.object(planning, "_check_text", check_text))
     with contextlib.ExitStack() as stack:
         for patch in patches:
             stack.enter_context(patch)
@@ -116,7 +105,6 @@ VARIANTS = (
     "whole decode",
     "whole decode, whole encode",
     "no shared plan parts",
-    "no seen/check memos",
     "plain",
 )
 
