@@ -8,10 +8,10 @@ row decides the same leads, in batches as the stage takes them from Kafka:
   machinery, each record forwarded as it is;
 - a pass-through that decodes each Lead and encodes it again (what the stages
   that fill a section of the lead pay);
-- the assign stage: read the fields the rules use, plan with the example rules,
+- the assign stage: decode the lead, plan with the example rules,
   decide in the Redis ledger (one pipelined round trip per batch), write the
   Assignment event around the lead's bytes;
-- its parts: reading, planning alone, the Redis ledger alone, the in-memory ledger;
+- its parts: decoding, planning alone, the Redis ledger alone, the in-memory ledger;
 - with ``workers`` > 1, the stage again in that many processes at once, each
   deciding its share of the leads (as partitions split them) against one shared
   Redis ledger: how the stage scales out on this machine.
@@ -54,18 +54,6 @@ def _timed(label: str, work: Callable[[], Any], count: int) -> dict[str, Any]:
     return {"step": label, "leads_per_second": round(count / elapsed, 1), "seconds": round(elapsed, 3)}
 
 
-class _WholeLeadReader:
-    """The plain read: every field of the lead, with fastavro's full decode."""
-
-    def __init__(self) -> None:
-        from streams.serde import LeadDecoder
-
-        self._decoder = LeadDecoder()
-
-    def decode(self, data: bytes | None, headers: Any, fields: Any) -> Any:
-        return self._decoder.decode(data, headers)
-
-
 class _WholeEventWriter:
     """The plain write: the whole Assignment (its stamped, whole lead included) through AvroCodec."""
 
@@ -87,9 +75,7 @@ def _variant(name: str) -> Iterator[None]:
     from streams.stages import assign
 
     patches: list[Any] = []
-    if name in {"whole decode", "whole decode, whole encode", "plain"}:
-        patches.append(mock.patch.object(assign, "ProjectedLeadReader", _WholeLeadReader))
-    if name in {"whole decode, whole encode", "plain"}:  # a whole encode needs the whole lead
+    if name in {"whole encode", "plain"}:
         patches.append(mock.patch.object(assign, "AssignmentWriter", _WholeEventWriter))
     if name in {"no shared plan parts", "plain"}:
         patches.append(mock.patch.object(planning, "plan_part", planning._new_plan_part))
@@ -102,8 +88,7 @@ def _variant(name: str) -> Iterator[None]:
 #: The stage, and the stage without each trick (and without all of them), compared side by side.
 VARIANTS = (
     "stage",
-    "whole decode",
-    "whole decode, whole encode",
+    "whole encode",
     "no shared plan parts",
     "plain",
 )
@@ -251,11 +236,10 @@ def measure(
     from streams.adapters.redis_assignments import forget_prefix
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.demo.synthetic import generate
-    from streams.routing.projection import ProjectedLeadReader
     from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
     from streams.routing.rules_source import RulesSource, read_rules
     from streams.runner import settle_heap
-    from streams.serde import AvroCodec
+    from streams.serde import AvroCodec, LeadDecoder
     from streams.stages import assign
 
     clock = SystemClock()
@@ -322,11 +306,11 @@ def measure(
                 count,
             )
         )
-        reader, fields = ProjectedLeadReader(), assign.fields_for(rules)
+        lead_decoder = LeadDecoder()
         rows.append(
             _timed(
-                "  read the fields the rules use (of each Lead)",
-                lambda: [reader.decode(m.value, m.headers, fields) for m in messages],
+                "  decode each Lead",
+                lambda: [lead_decoder.decode(m.value, m.headers) for m in messages],
                 count,
             )
         )
