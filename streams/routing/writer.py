@@ -11,6 +11,11 @@ event is written from the bytes the stage read:
   (a count, that many items; a zero count ends it): the stage's own trace
   entry is one more block, put before the final zero.
 
+Measured 2026-12-07 with ``leadroute bench assign --leads 20000 --compare-plain 3``
+(medians of 3 interleaved rounds on two shared cores): the stage writing this way
+decided 4,452-4,941 leads/s, encoding the whole event with fastavro 3,001-3,163,
+1.49-1.56x; worth two layout facts checked at start-up.
+
 Any Avro reader reads the result as the same record a full encode would give
 (checked in tests against fastavro's full writer). Both layout facts are
 checked when the writer is built, so a schema change that breaks them fails at
@@ -61,7 +66,7 @@ class AssignmentWriter:
     def encode(self, head: Mapping[str, Any], lead_bytes: bytes, stamp: Mapping[str, Any] | None) -> bytes:
         """``head``: every Assignment field but ``lead``; ``stamp``: a trace entry to add, if any.
 
-        ``lead_bytes`` must be exactly one Lead in Avro (the projected reader checks that).
+        ``lead_bytes`` must be exactly one Lead in Avro (the assign stage's decode checks that).
         """
         buffer = io.BytesIO()
         fastavro.schemaless_writer(buffer, self._head, head)
