@@ -17,10 +17,11 @@ ledger's part by one function, so a first decision and its replay read the same.
 
 Leads that take the same plan share its part (:func:`plan_part`, a bounded cache
 keyed by the plan): routing has few outcomes, and building the explanation, its
-JSON and the decision path's route lines per lead cost the assign stage 1.22-1.46x
+JSON and the decision path's route lines per lead cost the assign stage 1.16-1.46x
 of its throughput (``leadroute bench assign --leads 20000 --compare-plain 3``, the
 stage against ``plan_part`` built per lead, medians of 3 interleaved rounds on two
-shared cores, 2026-12-07). That is worth a cache whose parts are never changed.
+shared cores, four runs on 2026-12-07; 1.16x on the stage as it now is). That is
+worth a cache whose parts are never changed.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ event is written from the bytes the stage read:
 
 Measured 2026-12-07 with ``leadroute bench assign --leads 20000 --compare-plain 3``
 (medians of 3 interleaved rounds on two shared cores): the stage writing this way
-decided 4,452-4,941 leads/s, encoding the whole event with fastavro 3,001-3,163,
-1.49-1.56x; worth two layout facts checked at start-up.
+decided 4,193-4,941 leads/s, encoding the whole event with fastavro 3,001-3,163,
+1.36-1.56x over three runs; worth two layout facts checked at start-up.
 
 Any Avro reader reads the result as the same record a full encode would give
 (checked in tests against fastavro's full writer). Both layout facts are

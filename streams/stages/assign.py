@@ -9,8 +9,8 @@ The stage decodes each lead whole and writes each event around the lead's own
 bytes (:mod:`streams.routing.writer`): the lead is most of an event, and encoding
 it again cost more than deciding. Measured 2026-12-07 with ``leadroute bench
 assign --leads 20000 --compare-plain 3`` (medians of 3 interleaved rounds, two
-shared cores): the stage with the writer 4,452-4,941 leads/s, with a whole
-fastavro encode of the event 3,001-3,163 (1.49-1.56x). Decoding only the fields
+shared cores, three runs): the stage with the writer 4,193-4,941 leads/s, with a
+whole fastavro encode of the event 3,001-3,163 (1.36-1.56x). Decoding only the fields
 the rules read bought 1.09-1.13x more and was removed for its reader schemas.
 """
 
