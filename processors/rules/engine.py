@@ -61,15 +61,6 @@ def walk(
     return None
 
 
-#: What :func:`sticky_key` reads.
-STICKY_FIELDS = (
-    "crm.account",
-    "enrichment.email_is_free_mail",
-    "enrichment.email_is_disposable",
-    "enrichment.company_domain",
-)
-
-
 def sticky_key(lead: Mapping[str, Any]) -> str | None:
     """The company domain of a new logo: no CRM account, and a work (not free or throw-away) email."""
     crm = lead.get("crm")

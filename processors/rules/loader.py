@@ -19,7 +19,6 @@ from processors.config import ConfigError, Document, Path, parse_yaml
 from processors.routing.plan import Action, OwnerAction, PoolAction, PoolMember, QueueAction
 from processors.rules import durations, schema
 from processors.rules.conditions import Condition, Scope, compile_condition
-from processors.rules.engine import STICKY_FIELDS
 from processors.rules.findings import Finding, Findings
 from processors.rules.model import (
     CRM_OWNER_PATHS,
@@ -34,7 +33,7 @@ from processors.rules.model import (
     step_key,
 )
 from processors.rules.ruleset import RuleSet
-from processors.rules.territories import PLACE_FIELDS, Territory, TerritoryIndex, compile_territory
+from processors.rules.territories import Territory, TerritoryIndex, compile_territory
 
 
 @dataclass(slots=True)
@@ -424,9 +423,6 @@ def build(compiled: Compiled) -> RuleSet:
         owner_refs=tuple((owner, compiled.doc.line(path), what) for owner, path, what in compiled.owner_refs),
         warnings=tuple(item for item in compiled.findings.sorted() if item.severity == "warning"),
         territory_index=TerritoryIndex(territories),
-        lead_fields=frozenset(
-            (*PLACE_FIELDS, *STICKY_FIELDS, *(field_path for field_path, _ in compiled.fields_read))
-        ),
     )
 
 

@@ -37,9 +37,6 @@ class RuleSet:
     owner_refs: tuple[tuple[str, int | None, str], ...]
     warnings: tuple[Finding, ...]
     territory_index: TerritoryIndex
-    #: Every field path planning reads, its own and the rules' (see :func:`lead_fields`): a
-    #: stage may decode just these parts of a lead and plan it exactly as the whole lead.
-    lead_fields: frozenset[str] = frozenset()
 
     def plan(self, lead: Mapping[str, Any]) -> RoutePlan:
         """Where ``lead`` should go, in order of preference, and why. Pure; never reads state."""

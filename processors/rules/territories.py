@@ -43,14 +43,6 @@ def _first(normalized: Mapping[str, Any], enrichment: Mapping[str, Any], key: st
     return value if type(value) is str and value.strip() else None
 
 
-#: What :func:`place_of` reads: each part from ``normalized``, else ``enrichment``.
-PLACE_FIELDS = tuple(
-    f"{section}.{key}"
-    for key in ("country_code", "state_code", "postal_code", "phone_e164")
-    for section in ("normalized", "enrichment")
-)
-
-
 def place_of(lead: Mapping[str, Any]) -> Place:
     normalized, enrichment = _section(lead, "normalized"), _section(lead, "enrichment")
     country = _first(normalized, enrichment, "country_code")

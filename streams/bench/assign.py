@@ -8,10 +8,10 @@ row decides the same leads, in batches as the stage takes them from Kafka:
   machinery, each record forwarded as it is;
 - a pass-through that decodes each Lead and encodes it again (what the stages
   that fill a section of the lead pay);
-- the assign stage: read the fields the rules use, plan with the example rules,
+- the assign stage: decode the lead, plan with the example rules,
   decide in the Redis ledger (one pipelined round trip per batch), write the
   Assignment event around the lead's bytes;
-- its parts: reading, planning alone, the Redis ledger alone, the in-memory ledger;
+- its parts: decoding, planning alone, the Redis ledger alone, the in-memory ledger;
 - with ``workers`` > 1, the stage again in that many processes at once, each
   deciding its share of the leads (as partitions split them) against one shared
   Redis ledger: how the stage scales out on this machine.
@@ -19,16 +19,23 @@ row decides the same leads, in batches as the stage takes them from Kafka:
 Like a running stage, the measurement first takes what set-up built out of the
 garbage collector's reach (:func:`streams.runner.settle_heap`).
 
+With ``compare_plain``, the stage is also run without each of its speed tricks,
+each variant and the stage itself in interleaved rounds (the machine is shared and
+noisy), and each row is the median of its rounds: see :data:`VARIANTS`.
+
 Redis state goes under a fresh prefix that is deleted afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from processors.assign import CandidateCache, StaticOwners, request_for
@@ -45,6 +52,89 @@ def _timed(label: str, work: Callable[[], Any], count: int) -> dict[str, Any]:
     work()
     elapsed = time.perf_counter() - started
     return {"step": label, "leads_per_second": round(count / elapsed, 1), "seconds": round(elapsed, 3)}
+
+
+class _WholeEventWriter:
+    """The plain write: the whole Assignment (its stamped, whole lead included) through AvroCodec."""
+
+    def __init__(self) -> None:
+        from streams.serde import AvroCodec
+
+        self._codec = AvroCodec("Assignment")
+
+    def encode(self, head: Any, lead_bytes: bytes, stamp: Any) -> bytes:
+        return self._codec.encode(head)
+
+
+@contextlib.contextmanager
+def _variant(name: str) -> Iterator[None]:
+    """The assign stage without some of its speed tricks, while the block runs (bench only)."""
+    from unittest import mock
+
+    import processors.assign as planning
+    from streams.stages import assign
+
+    patches: list[Any] = []
+    if name in {"whole encode", "plain"}:
+        patches.append(mock.patch.object(assign, "AssignmentWriter", _WholeEventWriter))
+    if name in {"no shared plan parts", "plain"}:
+        patches.append(mock.patch.object(planning, "plan_part", planning._new_plan_part))
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        yield
+
+
+#: The stage, and the stage without each trick (and without all of them), compared side by side.
+VARIANTS = (
+    "stage",
+    "whole encode",
+    "no shared plan parts",
+    "plain",
+)
+
+
+def _compare(
+    settings: Settings,
+    client: Any,
+    prefix: str,
+    messages: list[Message],
+    batch_size: int,
+    directory: Any,
+    source: Any,
+    rounds: int,
+) -> list[dict[str, Any]]:
+    """Each variant's median leads/s over ``rounds`` interleaved rounds, each on a fresh ledger."""
+    from streams.adapters.redis_assignments import forget_prefix
+    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.runner import settle_heap
+    from streams.stages import assign
+
+    clock = SystemClock()
+    runs: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for round_index in range(rounds):
+        for name in VARIANTS:
+            run_prefix = f"{prefix}-cmp{round_index}-{VARIANTS.index(name)}"
+            try:
+                with _variant(name):
+                    ledger = RedisAssignmentLedger(client, prefix=run_prefix, decision_ttl_s=3600)
+                    stage = assign.build_step(settings, clock, ledger=ledger, owners=directory, rules=source)
+                    settle_heap()
+                    run = functools.partial(_in_batches, stage, messages, batch_size)
+                    row = _timed(name, run, len(messages))
+            finally:
+                forget_prefix(settings.redis_url, run_prefix)
+            runs[name].append(row["leads_per_second"])
+    stage_median = statistics.median(runs["stage"])
+    return [
+        {
+            "step": f"compare: {name}" if name != "stage" else "compare: the stage (every trick)",
+            "leads_per_second": round(statistics.median(values), 1),
+            "rounds": values,
+            "stage_vs_this": round(stage_median / statistics.median(values), 3),
+        }
+        for name, values in runs.items()
+    ]
 
 
 def _in_batches(step: BatchStep, messages: list[Message], size: int) -> None:
@@ -134,18 +224,22 @@ def _in_parallel(
 
 
 def measure(
-    settings: Settings, lead_count: int, batch_size: int, seed: int = 11, workers: int = 1
+    settings: Settings,
+    lead_count: int,
+    batch_size: int,
+    seed: int = 11,
+    workers: int = 1,
+    compare_rounds: int = 0,
 ) -> dict[str, Any]:
 
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
     from streams.adapters.redis_assignments import forget_prefix
     from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.demo.synthetic import generate
-    from streams.routing.projection import ProjectedLeadReader
     from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
     from streams.routing.rules_source import RulesSource, read_rules
     from streams.runner import settle_heap
-    from streams.serde import AvroCodec
+    from streams.serde import AvroCodec, LeadDecoder
     from streams.stages import assign
 
     clock = SystemClock()
@@ -212,11 +306,11 @@ def measure(
                 count,
             )
         )
-        reader, fields = ProjectedLeadReader(), assign.fields_for(rules)
+        lead_decoder = LeadDecoder()
         rows.append(
             _timed(
-                "  read the fields the rules use (of each Lead)",
-                lambda: [reader.decode(m.value, m.headers, fields) for m in messages],
+                "  decode each Lead",
+                lambda: [lead_decoder.decode(m.value, m.headers) for m in messages],
                 count,
             )
         )
@@ -249,6 +343,10 @@ def measure(
         )
         memory = InMemoryLedger()
         rows.append(_timed("  in-memory ledger only", lambda: memory.assign_many(requests), count))
+        if compare_rounds:
+            rows.extend(
+                _compare(settings, client, prefix, messages, batch_size, directory, source, compare_rounds)
+            )
         if workers > 1:
             rows.append(
                 _in_parallel(settings, messages, batch_size, workers, prefix + "-workers", directory, rules)
@@ -285,6 +383,12 @@ def render(result: dict[str, Any], as_json: bool) -> None:
     )
     for column in ("step", "leads/s", "vs pass-through"):
         table.add_column(column, justify="left" if column == "step" else "right")
+    compared = any("stage_vs_this" in row for row in result["rows"])
+    if compared:
+        table.add_column("stage ÷ this", justify="right")
     for row in result["rows"]:
-        table.add_row(row["step"], f"{row['leads_per_second']:,.0f}", f"{row['vs_pass_through']:.2f}×")
+        cells = [row["step"], f"{row['leads_per_second']:,.0f}", f"{row['vs_pass_through']:.2f}×"]
+        if compared:
+            cells.append(f"{row['stage_vs_this']:.2f}" if "stage_vs_this" in row else "")
+        table.add_row(*cells)
     Console().print(table)

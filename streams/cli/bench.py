@@ -221,9 +221,19 @@ def bench_pipeline(
     show_default=True,
     help="Also run the stage in this many processes at once against one Redis ledger (scale-out).",
 )
+@click.option(
+    "--compare-plain",
+    "compare_rounds",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="Also run the stage without each speed trick, in this many interleaved rounds (medians).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @with_settings
-def bench_assign(settings: Settings, lead_count: int, workers: int, as_json: bool) -> None:
+def bench_assign(
+    settings: Settings, lead_count: int, workers: int, compare_rounds: int, as_json: bool
+) -> None:
     """The assign stage on the example rules with the Redis ledger, next to a pass-through.
 
     Batches are LEADROUTE_BATCH_SIZE (--batch-size) leads, as the stage takes them. Needs Redis
@@ -238,7 +248,10 @@ def bench_assign(settings: Settings, lead_count: int, workers: int, as_json: boo
         console.print(f"[red]Redis does not answer at {settings.redis_location()}[/]")
         sys.exit(5)
     measurement.render(
-        measurement.measure(settings, lead_count, settings.batch_size, workers=workers), as_json
+        measurement.measure(
+            settings, lead_count, settings.batch_size, workers=workers, compare_rounds=compare_rounds
+        ),
+        as_json,
     )
 
 

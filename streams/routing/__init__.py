@@ -1,3 +1,3 @@
 """Routing around the stages: the in-process router, rule reloading, simulation, batch routing,
-and the assign stage's writer and reader of lead bytes.
+and the assign stage's writer of events around lead bytes.
 """

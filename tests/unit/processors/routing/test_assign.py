@@ -266,8 +266,7 @@ def test_values_seen_read_as_their_json_cut_to_200_characters(seen: object) -> N
 
 
 def test_equal_values_of_different_types_keep_their_own_text() -> None:
-    from processors.assign import _seen_of
-    from processors.routing.plan import ConditionTrace
+    from processors.assign import _seen_text
 
-    texts = [_seen_of(ConditionTrace("x equals 1", seen, True)) for seen in (1, True, 1.0, 1, True)]
+    texts = [_seen_text(seen) for seen in (1, True, 1.0, 1, True)]
     assert texts == ["1", "true", "1.0", "1", "true"]

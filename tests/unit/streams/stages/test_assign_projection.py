@@ -1,13 +1,12 @@
-"""The assign stage reads part of each lead and writes events around the lead's bytes.
+"""The assign stage writes events around the lead's bytes.
 
-Both shortcuts must be invisible: the same plan as from the whole lead, and an
-event that any Avro reader reads as the fully encoded one.
+The shortcut must be invisible: an event that any Avro reader reads as the fully
+encoded one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -16,7 +15,6 @@ import pytest
 from processors.assign import StaticOwners, assign_many
 from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
-from processors.errors import InvalidLead
 from processors.intake import raw_lead_from_json
 from processors.lead import stamped
 from processors.models import Lead
@@ -27,7 +25,6 @@ from processors.rules import RuleSet
 from processors.segmentation import shipped_segmenter
 from streams.crm.synthetic import generate_crm
 from streams.demo.synthetic import generate
-from streams.routing.projection import ProjectedLeadReader, reader_schema
 from streams.routing.rules_source import RulesSource
 from streams.routing.writer import AssignmentWriter
 from streams.serde import SCHEMA_HEADER, AvroCodec
@@ -83,99 +80,27 @@ def segmented_leads() -> tuple[Lead, ...]:
     return tuple(segment_stage(lead, segmenter=segmenter, clock=CLOCK) for lead in leads)
 
 
-def _fields(rule_set: RuleSet) -> frozenset[str]:
-    return assign.fields_for(rule_set)
+def _stage(rule_set: RuleSet) -> Any:
+    return assign.build_step(
+        Settings(default_queue="triage"),
+        CLOCK,
+        ledger=InMemoryLedger(),
+        owners=StaticOwners(demo_owners()),
+        rules=RulesSource(None, fallback=rule_set),
+    )
 
 
-class Reads(dict):  # type: ignore[type-arg]
-    """A lead that records every field path read from it."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str, seen: set[str]) -> None:
-        super().__init__(data)
-        self._prefix, self._seen = prefix, seen
-
-    def _wrap(self, key: str, value: Any) -> Any:
-        path = f"{self._prefix}{key}"
-        self._seen.add(path)
-        if isinstance(value, dict):
-            return Reads(value, path + ".", self._seen)
-        if isinstance(value, list):
-            return [Reads(item, path + ".", self._seen) if isinstance(item, dict) else item for item in value]
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._wrap(key, super().get(key, default))
-
-    def __getitem__(self, key: str) -> Any:
-        return self._wrap(key, super().__getitem__(key))
-
-
-def _covered(path: str, fields: frozenset[str]) -> bool:
-    """Read as declared, inside a declared part, or on the way to one."""
-    return any(path == f or path.startswith(f + ".") or f.startswith(path + ".") for f in fields)
-
-
-@pytest.mark.parametrize("rule_set", [example_rules(), rules(WIDE_RULES)], ids=["example", "wide"])
-def test_planning_reads_only_the_fields_the_rule_set_declares(rule_set: RuleSet) -> None:
-    for lead in segmented_leads():
-        seen: set[str] = set()
-        rule_set.plan(Reads(lead, "", seen))
-        undeclared = {path for path in seen if not _covered(path, rule_set.lead_fields)}
-        assert not undeclared, f"planning read {sorted(undeclared)} that lead_fields does not declare"
-
-
-def test_the_wide_rule_set_declares_its_array_map_and_action_paths() -> None:
-    fields = rules(WIDE_RULES).lead_fields
-    assert {
-        "crm.open_opportunities.amount",
-        "raw.custom.tier",
-        "crm.account",
-        "crm.account.owner_id",
-        "crm.person.owner_id",
-        "enrichment.sub_region",
-    } <= fields
-
-
-@pytest.mark.parametrize("rule_set", [example_rules(), rules(WIDE_RULES)], ids=["example", "wide"])
-def test_a_projected_lead_plans_exactly_like_the_whole_lead(rule_set: RuleSet) -> None:
-    reader = ProjectedLeadReader()
-    for lead in segmented_leads():
-        projected = reader.decode(LEAD.encode(lead), [], _fields(rule_set))
-        assert rule_set.plan(projected) == rule_set.plan(LEAD.decode(LEAD.encode(lead)))
-
-
-def test_a_projection_keeps_the_way_to_each_field_and_nothing_else() -> None:
-    lead = next(lead for lead in segmented_leads() if lead["crm"] and lead["crm"]["account"])
-    fields = frozenset({"lead_id", "crm.account.owner_id", "segment"})
-    projected = ProjectedLeadReader().decode(LEAD.encode(lead), [], fields)
-    assert projected == {
-        "lead_id": lead["lead_id"],
-        "crm": {"account": {"owner_id": lead["crm"]["account"]["owner_id"]}},
-        "segment": LEAD.decode(LEAD.encode(lead))["segment"],
-    }
-
-
-def test_a_null_section_stays_null_and_an_unknown_path_is_refused() -> None:
-    lead = next(lead for lead in segmented_leads() if lead["crm"] and lead["crm"]["account"] is None)
-    projected = ProjectedLeadReader().decode(LEAD.encode(lead), [], {"crm.account.owner_id"})
-    assert projected == {"crm": {"account": None}}
-    with pytest.raises(ValueError, match="'owner' is not a field"):
-        reader_schema(frozenset({"crm.account.owner"}))
-
-
-def test_a_record_with_bytes_after_the_lead_is_refused() -> None:
+def test_a_record_with_bytes_after_the_lead_is_dead_lettered() -> None:
     data = LEAD.encode(segmented_leads()[0]) + b"\x00"
-    with pytest.raises(InvalidLead) as refused:
-        ProjectedLeadReader().decode(data, [], {"lead_id"})
-    assert refused.value.code == "undecodable"
+    [routed] = _stage(example_rules())([Message(data, None, [], "leads.segmented", 0, 0, 0)])
+    assert routed.destination != OUTPUT and routed.error_code == "undecodable"
 
 
-def test_a_lead_from_another_schema_version_is_refused_by_fingerprint() -> None:
-    with pytest.raises(InvalidLead) as refused:
-        ProjectedLeadReader().decode(
-            LEAD.encode(segmented_leads()[0]), [(SCHEMA_HEADER, b"0" * 16)], {"lead_id"}
-        )
-    assert refused.value.code == "schema_mismatch"
+def test_a_lead_from_another_schema_version_is_dead_lettered() -> None:
+    data = LEAD.encode(segmented_leads()[0])
+    message = Message(data, None, [(SCHEMA_HEADER, b"0" * 16)], "leads.segmented", 0, 0, 0)
+    [routed] = _stage(example_rules())([message])
+    assert routed.destination != OUTPUT and routed.error_code == "schema_mismatch"
 
 
 def _full_assignments(leads: list[Lead], rule_set: RuleSet, stage_now: int) -> list[dict[str, Any]]:
@@ -244,28 +169,6 @@ def test_a_lead_already_stamped_by_the_stage_is_not_stamped_twice() -> None:
     assert [entry for entry in trace if entry["stage"] == assign.NAME] == [{"stage": assign.NAME, "at_ms": 7}]
 
 
-def test_a_rule_change_between_reading_and_deciding_reads_the_lead_again() -> None:
-    wide = rules(WIDE_RULES)
-    lead = next(lead for lead in segmented_leads() if lead["crm"] and lead["crm"]["open_opportunities"])
-
-    class Swapping(RulesSource):
-        """Reads with the example rules, then decides with the wide ones (a reload in between)."""
-
-        def current(self) -> RuleSet:
-            return wide
-
-    step = assign.build_step(
-        Settings(default_queue="triage"),
-        CLOCK,
-        ledger=InMemoryLedger(),
-        owners=StaticOwners(demo_owners()),
-        rules=Swapping(None, fallback=example_rules()),
-    )
-    [routed] = step([Message(LEAD.encode(lead), None, [], "leads.segmented", 0, 0, 0)])
-    [expected] = _full_assignments([lead], wide, CLOCK.now_ms())
-    assert ASSIGNMENT.decode(routed.value) == ASSIGNMENT.decode(ASSIGNMENT.encode(expected))
-
-
 def test_the_writer_refuses_schemas_where_lead_is_not_the_last_field(monkeypatch: pytest.MonkeyPatch) -> None:
     import schemas
 
@@ -283,29 +186,10 @@ def test_the_writer_refuses_schemas_where_lead_is_not_the_last_field(monkeypatch
         AssignmentWriter()
 
 
-def test_leads_with_the_same_plan_share_its_explanation_and_the_event_bytes_match() -> None:
-    leads = list(segmented_leads())
-    events = _full_assignments(leads, example_rules(), 42)
+def test_leads_with_the_same_plan_share_its_explanation() -> None:
+    events = _full_assignments(list(segmented_leads()), example_rules(), 42)
     explanations = {id(event["routes_tried"]) for event in events}
     assert len(explanations) < len(events)  # built once per plan, not per lead
-    writer = AssignmentWriter()
-    for event in events:  # later events copy the plan's bytes
-        spliced = writer.encode(event, LEAD.encode(event["lead"]), None)
-        assert ASSIGNMENT.decode(spliced) == ASSIGNMENT.decode(ASSIGNMENT.encode(event))
-
-
-def test_the_writer_does_not_reuse_plan_bytes_for_another_explanation() -> None:
-    lead = segmented_leads()[0]
-    [event] = _full_assignments([lead], example_rules(), 42)
-    writer = AssignmentWriter()
-    writer.encode(event, LEAD.encode(lead), None)
-    changed = {
-        **event,
-        "segments": [*event["segments"], "changed"],
-        "territories": list(event["territories"]),
-    }
-    spliced = writer.encode(changed, LEAD.encode(lead), None)
-    assert ASSIGNMENT.decode(spliced)["segments"] == [*event["segments"], "changed"]
 
 
 def test_a_plan_whose_values_seen_cannot_be_hashed_is_explained_without_the_cache() -> None:
@@ -321,21 +205,3 @@ def test_a_plan_whose_values_seen_cannot_be_hashed_is_explained_without_the_cach
     assert part.route_lines == ('route custom: matched (raw.custom exists: saw {"tier":"gold"} → yes)',)
     meta, text = part.meta(5)
     assert meta["decided_at_ms"] == 5 and json.loads(text) == meta
-
-
-def test_the_writer_refuses_schemas_where_the_plan_fields_are_apart(monkeypatch: pytest.MonkeyPatch) -> None:
-    import schemas
-
-    real = schemas.parsed
-
-    def segments_first(name: str) -> Any:
-        schema = real(name)
-        if name != "Assignment":
-            return schema
-        fields = schema["fields"]
-        segments = [f for f in fields if f["name"] == "segments"]
-        return {**schema, "fields": segments + [f for f in fields if f["name"] != "segments"]}
-
-    monkeypatch.setattr(schemas, "parsed", segments_first)
-    with pytest.raises(RuntimeError, match="must keep routes_tried, territories, segments together"):
-        AssignmentWriter()
