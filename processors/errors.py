@@ -18,6 +18,12 @@ DLQ_CODES: dict[str, str] = {
     "processing_error": "A stage failed on this lead; the message names the stage and the error.",
 }
 
+#: The codes that are the data's fault (fix the producer); the others mean a bug or a
+#: deployment problem, which the dead-letter brake (streams/stages/brake.py) stops on.
+DATA_CODES: frozenset[str] = frozenset(
+    {"empty_message", "undecodable", "unsupported_content_type", "schema_violation"}
+)
+
 
 class InvalidLead(Exception):
     """A lead that cannot go on through the pipeline; it will be dead-lettered."""

@@ -32,6 +32,7 @@ from streams.serde import header_list
 from streams.settings import Settings
 from streams.stages.base import DEAD_LETTER as DLQ_ROUTE
 from streams.stages.base import BatchStep, Message, Routed, StageStep
+from streams.stages.brake import DeadLetterBrake
 from streams.stages.registry import STAGES
 
 #: librdkafka statistics feed readiness (brokers up, stalled input) and lag: once a
@@ -222,11 +223,20 @@ def wire_batched(app: Application, settings: Settings, stage: str, step: BatchSt
     app.dataframe(source).sink(sink)
 
 
+def brake_for(settings: Settings, stage: str) -> DeadLetterBrake:
+    """The stage's dead-letter brake, as LEADROUTE_DLQ_BRAKE_* set it."""
+    return DeadLetterBrake(
+        stage, settings.dlq_brake_ratio, settings.dlq_brake_window, settings.dlq_brake_consecutive
+    )
+
+
 def build_stage(settings: Settings, stage: str, health: Health, clock: Clock | None = None) -> Application:
     logging.getLogger("quixstreams").setLevel(max(logging.WARNING, logging.getLogger().level))
     app = build_application(settings, stage, health)
     module = STAGES[stage]
     step = module.build_step(settings, clock or SystemClock())
+    if isinstance(step, StageStep | BatchStep):
+        step.brake = brake_for(settings, stage)
     custom_wire = getattr(module, "wire", None)
     if custom_wire is not None:  # stages that are not one input → one output (crm-sync)
         custom_wire(app, settings, step)

@@ -2,7 +2,9 @@
 
 Exit codes (also in ``leadroute run --help``): 0 stopped cleanly; 2 bad
 settings; 3 topics missing; 4 broker unreachable; 5 a dependency (Redis) down;
-6 fenced: another process took this stage instance's transactional id.
+6 fenced: another process took this stage instance's transactional id; 7 dead-letter brake:
+the stage dead-lettered too many records for a code that is not the data's (a bug), and
+stopped before committing them.
 
 The runner ends a stage with the code and one sentence; Quix's error callbacks
 (:mod:`streams.app`) use the same rule to log an expected failure without a
@@ -18,6 +20,7 @@ from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavaila
 
 from processors.errors import DependencyUnavailable
 from streams.settings import Settings
+from streams.stages.brake import DeadLetterBrakeTripped
 
 EXIT_OK = 0
 EXIT_SETTINGS = 2
@@ -25,6 +28,7 @@ EXIT_TOPICS_MISSING = 3
 EXIT_BROKER_UNREACHABLE = 4
 EXIT_DEPENDENCY_DOWN = 5
 EXIT_FENCED = 6
+EXIT_DLQ_BRAKE = 7
 
 _BROKER_DOWN_CODES = {
     KafkaError._TIMED_OUT,
@@ -78,6 +82,8 @@ def _kafka_error(error: BaseException) -> KafkaError | None:
 def exit_for(error: BaseException, settings: Settings, stage: str) -> tuple[int, str] | None:
     """The exit code and sentence for an expected failure; None for a bug (which keeps its traceback)."""
     for cause in _causes(error):
+        if isinstance(cause, DeadLetterBrakeTripped):
+            return EXIT_DLQ_BRAKE, str(cause)
         if isinstance(cause, DependencyUnavailable):
             return EXIT_DEPENDENCY_DOWN, f"{cause}; the record will be retried after restart"
         if isinstance(cause, KafkaBrokerUnavailableError):

@@ -29,6 +29,12 @@ RECORDS_OUT = Counter(
     "leadroute_records_out", "Records produced to an output topic.", ["stage", "topic"], registry=REGISTRY
 )
 DLQ = Counter("leadroute_dlq", "Records dead-lettered, by error code.", ["stage", "code"], registry=REGISTRY)
+DLQ_BRAKE_TRIPPED = Counter(
+    "leadroute_dlq_brake_tripped",
+    "Times a stage stopped because it dead-lettered too many records for a non-data code (exit 7).",
+    ["stage", "code"],
+    registry=REGISTRY,
+)
 BATCH_SIZE = Histogram(
     "leadroute_batch_size",
     "Records per batch in the stages that batch their Redis look-ups (match, assign).",

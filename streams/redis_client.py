@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import RedisClusterException
 
+from streams.outages import OUTAGE_ERRORS
 from streams.settings import Settings
 
 #: Either client: the adapters use only commands both have (scripts, pipelines, scans).
@@ -154,7 +154,7 @@ def redis_answers(settings: Settings, timeout: float = 1.0) -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except (redis.RedisError, RedisClusterException, OSError):
+    except OUTAGE_ERRORS:
         return False
 
 

@@ -167,6 +167,21 @@ class Settings:
         "Most leads the match and assign stages decide with one Redis round trip; a batch also "
         "ends at every commit.",
     )
+    dlq_brake_ratio: float = _setting(
+        0.5,
+        "LEADROUTE_DLQ_BRAKE_RATIO",
+        "A stage that dead-letters more than this share of its last LEADROUTE_DLQ_BRAKE_WINDOW records "
+        "for a code that is not the data's (processing_error, schema_mismatch) stops with exit code 7, "
+        "and the batch is redone after the fix; 1 never stops on a share.",
+    )
+    dlq_brake_window: int = _setting(
+        200, "LEADROUTE_DLQ_BRAKE_WINDOW", "Records the dead-letter brake's share is measured over."
+    )
+    dlq_brake_consecutive: int = _setting(
+        50,
+        "LEADROUTE_DLQ_BRAKE_CONSECUTIVE",
+        "A stage stops (exit code 7) after this many such dead letters in a row; 0 never does.",
+    )
     fetch_wait_max_ms: int | None = _setting(
         None,
         "LEADROUTE_FETCH_WAIT_MAX_MS",
@@ -418,6 +433,12 @@ class Settings:
             raise ValueError("LEADROUTE_RULES_RELOAD_SECONDS must be a positive number of seconds")
         if not 1 <= self.batch_size <= 10_000:
             raise ValueError("LEADROUTE_BATCH_SIZE must be between 1 and 10000")
+        if not 0 < self.dlq_brake_ratio <= 1:
+            raise ValueError("LEADROUTE_DLQ_BRAKE_RATIO must be more than 0 and at most 1")
+        if not 1 <= self.dlq_brake_window <= 100_000:
+            raise ValueError("LEADROUTE_DLQ_BRAKE_WINDOW must be between 1 and 100000 records")
+        if self.dlq_brake_consecutive < 0:
+            raise ValueError("LEADROUTE_DLQ_BRAKE_CONSECUTIVE must be 0 (off) or a number of records")
         if not 0 <= self.max_custom_bytes <= MAX_CUSTOM_BYTES_LIMIT:
             raise ValueError(
                 f"LEADROUTE_MAX_CUSTOM_BYTES must be between 0 and {MAX_CUSTOM_BYTES_LIMIT} "

@@ -20,14 +20,22 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
-from streams.exits import EXIT_BROKER_UNREACHABLE, EXIT_FENCED, EXIT_SETTINGS, EXIT_TOPICS_MISSING
+from streams.exits import (
+    EXIT_BROKER_UNREACHABLE,
+    EXIT_DLQ_BRAKE,
+    EXIT_FENCED,
+    EXIT_SETTINGS,
+    EXIT_TOPICS_MISSING,
+)
 from streams.settings import Settings, settings_env
 
 log = logging.getLogger(__name__)
 
 #: Exit codes that a restart cannot fix: stop everything and report. A fenced child
-#: means another process runs the same stage instance; restarting would fence it back.
-FATAL_EXIT_CODES = {EXIT_SETTINGS, EXIT_TOPICS_MISSING, EXIT_FENCED}
+#: means another process runs the same stage instance; restarting would fence it back. A
+#: tripped dead-letter brake means a bug: a restart meets the same records and the same bug,
+#: and each round would write their dead letters again (at-least-once) for nothing.
+FATAL_EXIT_CODES = {EXIT_SETTINGS, EXIT_TOPICS_MISSING, EXIT_FENCED, EXIT_DLQ_BRAKE}
 _PR_SET_PDEATHSIG = 1
 
 

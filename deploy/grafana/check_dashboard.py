@@ -28,6 +28,7 @@ COUNTERS = [
     "leadroute_records_in_total",
     "leadroute_records_out_total",
     "leadroute_dlq_total",
+    "leadroute_dlq_brake_tripped_total",
     "leadroute_assignments_total",
     # enrich stage
     "leadroute_enriched_leads_total",

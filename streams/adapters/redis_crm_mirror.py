@@ -73,7 +73,6 @@ than one long script, so other clients get a turn between leads).
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, get_type_hints
@@ -100,6 +99,7 @@ from processors.crm.models import (
 from processors.crm.names import prepared
 from processors.errors import DependencyUnavailable
 from streams.adapters import lua
+from streams.outages import redis_outage, retrying
 from streams.redis_client import connection_pool_for, redis_client
 from streams.settings import Settings
 
@@ -145,7 +145,8 @@ DEFAULT_BUCKETS = 65_536
 #: Look-ups sent ahead of the reply being decoded (measured best between 5 and 20).
 _IN_FLIGHT = 10
 
-_ATTEMPTS = 3
+#: What an outage names (streams.outages).
+_WHAT = "the CRM mirror in Redis"
 #: Compare-and-set rounds before giving up on records that keep changing under us.
 _MAX_CONFLICT_ROUNDS = 20
 _READ_CHUNK = 1000
@@ -296,7 +297,8 @@ class RedisCrmMirror:
         for _ in range(_MAX_CONFLICT_ROUNDS):
             if not pending:
                 return
-            pending = self._retrying(lambda todo=pending: self._apply_round(todo))
+            with redis_outage(_WHAT):
+                pending = self._retrying(lambda todo=pending: self._apply_round(todo))
         raise DependencyUnavailable(
             f"{len(pending)} CRM records kept changing while being written; is another writer on them?"
         )
@@ -375,18 +377,20 @@ class RedisCrmMirror:
     def candidates(self, query: MatchQuery) -> Candidates:
         """Everything for one lead in one round trip."""
         keys = [self.records_key("account")]
-        raw = self._retrying(lambda: self._lookup(keys=keys, args=self._lookup_args(query)))
+        with redis_outage(_WHAT):
+            raw = self._retrying(lambda: self._lookup(keys=keys, args=self._lookup_args(query)))
         return _decode_candidates(raw)
 
     def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
         """A batch of look-ups pipelined in one round trip."""
         if not queries:
             return []
-        try:
-            return self._retrying(lambda: self._stream_lookups(queries))
-        except redis.exceptions.NoScriptError:  # the server lost its script cache (restart, flush)
-            self._lookup_sha = None
-            return self._retrying(lambda: self._stream_lookups(queries))
+        with redis_outage(_WHAT):
+            try:
+                return self._retrying(lambda: self._stream_lookups(queries))
+            except redis.exceptions.NoScriptError:  # the server lost its script cache (restart, flush)
+                self._lookup_sha = None
+                return self._retrying(lambda: self._stream_lookups(queries))
 
     def iter_candidates(self, queries: Sequence[MatchQuery]) -> Iterator[Candidates]:
         """The batch's answers one by one as Redis replies, so the caller decides lead i
@@ -396,7 +400,7 @@ class RedisCrmMirror:
         once an answer has been handed out.
         """
         handed = 0
-        try:
+        with redis_outage(_WHAT):
             try:
                 for found in self._iter_lookups(queries):
                     handed += 1
@@ -406,8 +410,6 @@ class RedisCrmMirror:
                     raise
                 self._lookup_sha = None
                 yield from self._iter_lookups(queries)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 
     def _stream_lookups(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
         return list(self._iter_lookups(queries))
@@ -462,7 +464,8 @@ class RedisCrmMirror:
                 pipe.hlen(self.records_key(kind))
             return pipe.execute()
 
-        return dict(zip(RECORD_KINDS, map(int, self._retrying(run)), strict=True))
+        with redis_outage(_WHAT):
+            return dict(zip(RECORD_KINDS, map(int, self._retrying(run)), strict=True))
 
     def keys(self) -> Iterable[bytes | str]:
         """Every key of this mirror (SCAN; for tests and measurements)."""
@@ -483,14 +486,7 @@ class RedisCrmMirror:
 
     def _retrying(self, call: Callable[[], _T]) -> _T:
         """Retry briefly on connection trouble (every call is safe to repeat); then stop the stage."""
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                return call()
-            except (redis.ConnectionError, redis.TimeoutError) as error:
-                if attempt == _ATTEMPTS:
-                    raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
-                time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
+        return retrying(_WHAT, call)
 
 
 def _text(value: bytes | str) -> str:

@@ -31,12 +31,13 @@ import redis
 
 from processors.enrichment.models import ANSWERS, FirmographicsRecord, Lookup
 from streams.metrics import FIRMOGRAPHICS_CACHE
+from streams.outages import OUTAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 _VERSION = 1
 _RECORD_FIELDS = ("company_name", "employees", "annual_revenue", "industry", "hq_country_code")
-_ERRORS = (redis.RedisError, OSError)
+_ERRORS = OUTAGE_ERRORS  # an outage is a miss here: enrichment goes on without the cache
 _WARN_INTERVAL_S = 60.0
 
 

@@ -72,6 +72,7 @@ from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Skip
 from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
 from processors.routing.recount import OwnerCounts
 from streams.adapters import lua
+from streams.outages import TRANSIENT_ERRORS, redis_outage, unavailable
 from streams.redis_client import redis_client
 from streams.settings import Settings
 
@@ -79,6 +80,8 @@ from streams.settings import Settings
 ASSIGN = lua.script("assign_chunk")
 
 _ATTEMPTS = 3
+#: What an outage names (streams.outages).
+_WHAT = "the assignment ledger in Redis"
 #: Leads per script call: 1-2 ms of Redis time, so other clients get a turn between chunks.
 DEFAULT_CHUNK = 100
 MAX_CHUNK = 1000
@@ -215,7 +218,8 @@ class RedisAssignmentLedger:
         if not requests:
             return []
         size = self._chunk
-        replies = self._run([encode_chunk(requests[i : i + size]) for i in range(0, len(requests), size)])
+        with redis_outage(_WHAT):
+            replies = self._run([encode_chunk(requests[i : i + size]) for i in range(0, len(requests), size)])
         flat = [item for reply in replies for item in reply]  # per lead: replayed (0/1), decision
         if len(flat) != 2 * len(requests):
             raise DependencyUnavailable(f"Redis answered {len(flat) // 2} of {len(requests)} decisions")
@@ -250,10 +254,8 @@ class RedisAssignmentLedger:
             pipe.set(self._base + "d:" + lead_id, rebuilt_decision(assignment), nx=True, ex=ttl)
         if not seen:
             return 0
-        try:
+        with redis_outage(_WHAT):
             return sum(1 for stored in pipe.execute() if stored)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 
     def restore_counts(self, counts: Mapping[str, OwnerCounts]) -> int:
         """Writes owners' recounted hour, day and week counts where Redis holds none (see recount)."""
@@ -265,10 +267,8 @@ class RedisAssignmentLedger:
                 f"{c.hour}|{c.hour_n}|{c.day}|{c.day_n}|{c.day_pool}|{c.week}|{c.week_n}|{c.week_pool}|-1|0"
             )
             pipe.hsetnx(self._state, owner_id, stored)
-        try:
+        with redis_outage(_WHAT):
             return sum(1 for written in pipe.execute() if written)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 
     def _run(self, payloads: list[list[str]]) -> list[Any]:
         """One pipelined round trip; NOSCRIPT re-sends only the chunks that hit it, in order."""
@@ -280,9 +280,9 @@ class RedisAssignmentLedger:
                 for index in pending:
                     pipe.evalsha(self._script.sha, 1, self._state, self._base, self._ttl, *payloads[index])
                 replies = pipe.execute(raise_on_error=False)
-            except (redis.ConnectionError, redis.TimeoutError) as error:
+            except TRANSIENT_ERRORS as error:
                 if attempt >= _ATTEMPTS:
-                    raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
+                    raise unavailable(_WHAT, error) from error
                 time.sleep(0.1 * 2**attempt)
                 continue
             missing = []
@@ -300,10 +300,8 @@ class RedisAssignmentLedger:
         raise DependencyUnavailable("Redis kept losing the assignment script (NOSCRIPT)")
 
     def _load_script(self) -> None:
-        try:
+        with redis_outage(_WHAT):
             self._client.script_load(self._script.script)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
 
     def fairness(self, buckets: Iterable[tuple[str, str, str]], now_ms: int) -> list[Fairness]:
         """Per (owner id, owner-local day bucket, week bucket): counts and expected shares.
@@ -313,7 +311,7 @@ class RedisAssignmentLedger:
         """
         wanted = list(buckets)
         today = now_ms // 86_400_000
-        try:
+        with redis_outage(_WHAT):
             pools = sorted(self._client.smembers(self._base + "pools"))
             pipe = self._client.pipeline(transaction=False)
             for pool in pools:
@@ -321,8 +319,6 @@ class RedisAssignmentLedger:
                     pipe.hgetall(f"{self._base}e:{pool.decode()}:{day}")
             tables = pipe.execute()
             values = self._client.hmget(self._state, [owner for owner, _, _ in wanted]) if wanted else []
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error
         expected: dict[tuple[str, str], int] = {}
         for table in tables:
             _shares(table, expected)

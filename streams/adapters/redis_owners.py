@@ -22,12 +22,15 @@ from collections.abc import Callable
 
 import redis
 
-from processors.errors import DependencyUnavailable
 from processors.owners.models import Owner, owner_from_record, owner_to_record
+from streams.outages import redis_outage
 from streams.redis_client import redis_client
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: What an outage names (streams.outages).
+_WHAT = "the owner directory in Redis"
 
 
 class RedisOwnerDirectory:
@@ -62,7 +65,7 @@ class RedisOwnerDirectory:
         now = self._monotonic()
         if self._checked_at is not None and now - self._checked_at < self._refresh_s:
             return self._owners
-        try:
+        with redis_outage(_WHAT):
             version = self._client.get(self._version_key)
             if self._checked_at is None or version != self._version:
                 pipe = self._client.pipeline(transaction=True)
@@ -71,8 +74,6 @@ class RedisOwnerDirectory:
                 version, stored = pipe.execute()
                 self._owners = self._decode(stored)
                 self._version = version
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"the owner directory in Redis is unreachable: {error}") from error
         self._checked_at = now
         return self._owners
 
@@ -115,11 +116,10 @@ class RedisOwnerDirectory:
         self._execute(pipe)
 
     def count(self) -> int:
-        return int(self._client.hlen(self._all))
+        with redis_outage(_WHAT):
+            return int(self._client.hlen(self._all))
 
     @staticmethod
     def _execute(pipe: redis.client.Pipeline) -> None:
-        try:
+        with redis_outage(_WHAT):
             pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"the owner directory in Redis is unreachable: {error}") from error

@@ -27,8 +27,8 @@ from typing import Any
 
 import redis
 
-from processors.errors import DependencyUnavailable
 from streams.adapters import lua
+from streams.outages import redis_outage
 from streams.redis_client import redis_client
 from streams.settings import Settings
 
@@ -91,7 +91,5 @@ class StateMarker:
 
     @staticmethod
     def _call(command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        try:
+        with redis_outage("the state marker in Redis"):
             return command(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
-            raise DependencyUnavailable(f"Redis is unreachable: {error}") from error

@@ -90,7 +90,9 @@ def run(settings: Settings, stage: str, stage_port: int | None) -> None:
     Stops cleanly on Ctrl-C or SIGTERM. Exit codes: 0 stopped cleanly; 2 bad
     settings; 3 topics missing (run 'leadroute topics create'); 4 Kafka
     unreachable; 5 Redis or another dependency down; 6 fenced by another
-    process with the same LEADROUTE_INSTANCE_ID.
+    process with the same LEADROUTE_INSTANCE_ID; 7 dead-letter brake: too many
+    records dead-lettered for a bug (not the data), stopped before committing
+    them ('run all' stops every stage).
     """
     if stage == "all":
         from streams.supervisor import Supervisor

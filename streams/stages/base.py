@@ -3,7 +3,9 @@
 :class:`StageStep` is called once per Kafka message by the Quix pipeline built in
 :mod:`streams.app`, and directly by tests. It never raises for a bad record;
 it raises only :class:`~processors.errors.DependencyUnavailable`, which stops
-the stage so the record is retried instead of dead-lettered.
+the stage so the record is retried instead of dead-lettered, and
+:class:`~streams.stages.brake.DeadLetterBrakeTripped` when its brake (set by
+:mod:`streams.app` from settings) says too many records were dead-lettered for a bug.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from processors.errors import DLQ_CODES, DependencyUnavailable, InvalidLead
 from processors.ports import Clock
 from streams import dlq, metrics
 from streams.serde import AvroCodec, HeaderList
+from streams.stages.brake import DeadLetterBrake
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,35 @@ class Routed:
 
 
 @dataclass(slots=True)
+class StepMetrics:
+    """The series both step kinds keep for their stage."""
+
+    records_in: Any
+    seconds: Any
+    last: Any
+
+    @classmethod
+    def of(cls, stage: str) -> StepMetrics:
+        for code in DLQ_CODES:  # series exist from the start, so rate() sees the first one
+            metrics.DLQ.labels(stage, code)
+        return cls(
+            metrics.RECORDS_IN.labels(stage),
+            metrics.PROCESSING_SECONDS.labels(stage),
+            metrics.LAST_PROCESSED.labels(stage),
+        )
+
+
+def processing_error(stage: str, kind: str, detail: str) -> InvalidLead:
+    """The dead-letter reason for a record a stage failed on (an exception, not the data)."""
+    log.warning("stage %s failed on a record (%s); dead-lettering it", stage, kind)
+    return InvalidLead(
+        "processing_error",
+        f"The {stage} stage failed on this lead: {kind}: {detail[:300]}. "
+        "Report it with the record; it can be replayed once fixed.",
+    )
+
+
+@dataclass(slots=True)
 class StageStep:
     """Wraps one stage's processing with decoding, encoding, dead-lettering and metrics."""
 
@@ -67,20 +99,15 @@ class StageStep:
     output: AvroCodec
     clock: Clock
     on_output: Callable[[Any], None] | None = None
-    _in: Any = field(init=False, repr=False)
-    _seconds: Any = field(init=False, repr=False)
-    _last: Any = field(init=False, repr=False)
+    brake: DeadLetterBrake | None = None
+    _metrics: StepMetrics = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._in = metrics.RECORDS_IN.labels(self.stage)
-        self._seconds = metrics.PROCESSING_SECONDS.labels(self.stage)
-        self._last = metrics.LAST_PROCESSED.labels(self.stage)
-        for code in DLQ_CODES:  # series exist from the start, so rate() sees the first one
-            metrics.DLQ.labels(self.stage, code)
+        self._metrics = StepMetrics.of(self.stage)
 
     def __call__(self, message: Message) -> Routed:
         started = time.perf_counter()
-        self._in.inc()
+        self._metrics.records_in.inc()
         progress = Progress()
         try:
             lead_id, record = self.process(message, progress)
@@ -92,20 +119,13 @@ class StageStep:
         except InvalidLead as error:
             routed = self._dead_letter(message, error, progress)
         except Exception as error:
-            log.warning(
-                "stage %s failed on a record (%s); dead-lettering it",
-                self.stage,
-                type(error).__name__,
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            problem = InvalidLead(
-                "processing_error",
-                f"The {self.stage} stage failed on this lead: {type(error).__name__}: "
-                f"{str(error)[:300]}. Report it with the record; it can be replayed once fixed.",
-            )
+            log.debug("stage %s failed on a record", self.stage, exc_info=True)
+            problem = processing_error(self.stage, type(error).__name__, str(error))
             routed = self._dead_letter(message, problem, progress)
-        self._seconds.observe(time.perf_counter() - started)
-        self._last.set(time.time())
+        self._metrics.seconds.observe(time.perf_counter() - started)
+        self._metrics.last.set(time.time())
+        if self.brake is not None:
+            self.brake.record(routed.error_code)  # raises before Quix hands the record on
         return routed
 
     def _dead_letter(self, message: Message, error: InvalidLead, progress: Progress) -> Routed:
@@ -184,24 +204,19 @@ class BatchStep:
     #: Encodes (decoded input, output record) when the output reuses the input's bytes;
     #: ``output`` still names the schema and headers.
     encode_output: Callable[[Any, Any], bytes] | None = None
-    _in: Any = field(init=False, repr=False)
-    _seconds: Any = field(init=False, repr=False)
-    _last: Any = field(init=False, repr=False)
+    brake: DeadLetterBrake | None = None
+    _metrics: StepMetrics = field(init=False, repr=False)
     _batch_size: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._in = metrics.RECORDS_IN.labels(self.stage)
-        self._seconds = metrics.PROCESSING_SECONDS.labels(self.stage)
-        self._last = metrics.LAST_PROCESSED.labels(self.stage)
+        self._metrics = StepMetrics.of(self.stage)
         self._batch_size = metrics.BATCH_SIZE.labels(self.stage)
-        for code in DLQ_CODES:
-            metrics.DLQ.labels(self.stage, code)
 
     def __call__(self, messages: list[Message]) -> list[Routed]:
         if not messages:
             return []
         started = time.perf_counter()
-        self._in.inc(len(messages))
+        self._metrics.records_in.inc(len(messages))
         self._batch_size.observe(len(messages))
         routed: list[Routed | None] = [None] * len(messages)
         decoded: list[tuple[int, Any]] = []
@@ -218,9 +233,13 @@ class BatchStep:
         elapsed = time.perf_counter() - started
         per_record = elapsed / len(messages)
         for _ in messages:
-            self._seconds.observe(per_record)
-        self._last.set(time.time())
-        return [item for item in routed if item is not None]
+            self._metrics.seconds.observe(per_record)
+        self._metrics.last.set(time.time())
+        outcomes = [item for item in routed if item is not None]
+        if self.brake is not None:
+            for item in outcomes:  # raises before the batch is sent, so it is not committed
+                self.brake.record(item.error_code)
+        return outcomes
 
     def one(self, message: Message) -> Routed:
         """One message as a batch of one (tests, benchmarks, tools)."""
@@ -263,12 +282,7 @@ class BatchStep:
         return routed
 
     def _failed(self, message: Message, lead: Any, kind: str, detail: str) -> Routed:
-        log.warning("stage %s failed on a record (%s); dead-lettering it", self.stage, kind)
-        problem = InvalidLead(
-            "processing_error",
-            f"The {self.stage} stage failed on this lead: {kind}: {detail[:300]}. "
-            "Report it with the record; it can be replayed once fixed.",
-        )
+        problem = processing_error(self.stage, kind, detail)
         return dead_letter(self.stage, message, problem, self.clock, self.lead_id_of(lead))
 
 

@@ -12,14 +12,12 @@ refilled from the start of the topics before the stage consumes again
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.errors import DependencyUnavailable, InvalidLead
+from processors.errors import InvalidLead
 from processors.ports import Clock, CrmMirrorWriter, SystemClock
 from streams import dlq, metrics, topics
 from streams.quix_io import current_message, topic_for
@@ -74,13 +72,13 @@ class CrmSyncStep:
                 )
         except InvalidLead as error:
             return dead_letter(NAME, message, error, self.clock)
-        with _mirror_writes():
-            if record is None:
-                self.mirror.delete(kind, message.key.decode("utf-8", "replace"))  # type: ignore[arg-type, union-attr]
-                metrics.CRM_SYNC_EVENTS.labels(kind, "delete").inc()
-            else:
-                self.mirror.upsert(kind, record)  # type: ignore[arg-type]
-                metrics.CRM_SYNC_EVENTS.labels(kind, "upsert").inc()
+        # Redis failing raises DependencyUnavailable (streams.outages): exit 5, retried after restart.
+        if record is None:
+            self.mirror.delete(kind, message.key.decode("utf-8", "replace"))  # type: ignore[arg-type, union-attr]
+            metrics.CRM_SYNC_EVENTS.labels(kind, "delete").inc()
+        else:
+            self.mirror.upsert(kind, record)  # type: ignore[arg-type]
+            metrics.CRM_SYNC_EVENTS.labels(kind, "upsert").inc()
         return None
 
     def apply_many(self, batch: list[Message]) -> None:
@@ -104,8 +102,7 @@ class CrmSyncStep:
                 changes.append((kind, record["id"], record))
             elif message.key:
                 changes.append((kind, message.key.decode("utf-8", "replace"), None))
-        with _mirror_writes():
-            upsert_many(changes)
+        upsert_many(changes)  # Redis failing raises DependencyUnavailable (streams.outages): exit 5
         self._sizes_at = 0.0
         self.refresh_sizes()
 
@@ -122,19 +119,6 @@ class CrmSyncStep:
                 metrics.CRM_MIRROR_RECORDS.labels(kind).set(count)
         except Exception as error:  # noqa: BLE001 - a gauge must never stop the sync
             log.debug("could not read mirror sizes: %s", error)
-
-
-@contextlib.contextmanager
-def _mirror_writes() -> Iterator[None]:
-    """Redis failing under a write stops the stage (exit 5) rather than dead-lettering the event."""
-    import redis
-
-    try:
-        yield
-    except DependencyUnavailable:
-        raise
-    except (redis.RedisError, OSError) as error:
-        raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
 
 
 def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None = None) -> CrmSyncStep:

@@ -7,13 +7,7 @@ retried, never dead-lettered.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
-
 from processors.crm.matcher import Matcher
-from processors.crm.models import Candidates, MatchQuery
-from processors.errors import DependencyUnavailable
 from processors.models import Lead
 from processors.pipeline import match_stage
 from processors.ports import Clock, CrmMirror
@@ -22,9 +16,6 @@ from streams.recovery.rebuild import StateGate, StatePlan
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
 from streams.wiring import matcher_for
-
-if TYPE_CHECKING:
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
 NAME = "match"
 INPUT = topics.ENRICHED
@@ -46,36 +37,6 @@ def record_metrics(lead: Lead) -> None:
         metrics.CRM_MATCHES.labels("none").inc()
     if section.get("review"):
         metrics.CRM_REVIEW.inc()
-
-
-class _GuardedMirror:
-    """Turns a Redis failure into DependencyUnavailable, so the stage stops instead of dead-lettering."""
-
-    def __init__(self, mirror: RedisCrmMirror) -> None:
-        self._mirror = mirror
-
-    def candidates(self, query: MatchQuery) -> Candidates:
-        with _redis_outage():
-            return self._mirror.candidates(query)
-
-    def candidates_many(self, queries: Sequence[MatchQuery]) -> list[Candidates]:
-        with _redis_outage():
-            return self._mirror.candidates_many(queries)
-
-    def iter_candidates(self, queries: Sequence[MatchQuery]) -> Iterator[Candidates]:
-        """Answers as they arrive, so deciding a lead overlaps with the look-ups after it."""
-        with _redis_outage():
-            yield from self._mirror.iter_candidates(queries)
-
-
-@contextlib.contextmanager
-def _redis_outage() -> Iterator[None]:
-    import redis
-
-    try:
-        yield
-    except (redis.RedisError, OSError) as error:
-        raise DependencyUnavailable(f"the CRM mirror in Redis is unreachable: {error}") from error
 
 
 def crm_gate(settings: Settings) -> StateGate:
@@ -101,7 +62,7 @@ def build_step(
     if mirror is None:
         from streams.adapters.redis_crm_mirror import RedisCrmMirror
 
-        mirror = _GuardedMirror(RedisCrmMirror.from_settings(settings))
+        mirror = RedisCrmMirror.from_settings(settings)  # an outage raises DependencyUnavailable
         gate = gate or crm_gate(settings)
     ready_matcher = matcher or matcher_for(settings)
     ready_mirror = mirror

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from processors.errors import DependencyUnavailable, InvalidLead
+from processors.errors import InvalidLead
 from processors.owners.models import Owner
 from processors.ports import Clock, SystemClock
 from streams import dlq, metrics, topics
@@ -72,21 +72,11 @@ class OwnerSyncStep:
                 )
         except InvalidLead as error:
             return dead_letter(NAME, message, error, self.clock)
-        try:
-            if owner is None:
-                self.directory.delete(message.key.decode("utf-8", "replace"))  # type: ignore[union-attr]
-            else:
-                self.directory.upsert(owner)
-        except DependencyUnavailable:
-            raise
-        except Exception as error:
-            import redis
-
-            if isinstance(error, redis.RedisError | OSError):
-                raise DependencyUnavailable(
-                    f"the owner directory in Redis is unreachable: {error}"
-                ) from error
-            raise
+        # Redis failing raises DependencyUnavailable (streams.outages): exit 5, retried after restart.
+        if owner is None:
+            self.directory.delete(message.key.decode("utf-8", "replace"))  # type: ignore[union-attr]
+        else:
+            self.directory.upsert(owner)
         return None
 
 

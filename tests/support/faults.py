@@ -25,13 +25,13 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import schemas
+from processors.errors import DATA_CODES
 from streams import topics
 from streams.demo.run import _encode, demo_team
 from streams.demo.synthetic import generate
 from streams.settings import Settings
 
 #: Dead-letter codes that are the data's fault; anything else under a fault is an infrastructure loss.
-DATA_CODES = {"empty_message", "undecodable", "unsupported_content_type", "schema_violation"}
 
 
 def broker_hides_aborted_records(bootstrap: str) -> bool:

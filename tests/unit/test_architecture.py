@@ -75,6 +75,7 @@ RUNTIME_TOP = {
     "exits",
     "health",
     "metrics",
+    "outages",
     "quix_io",
     "redis_client",
     "runner",
