@@ -20,7 +20,20 @@ from redis.exceptions import RedisClusterException
 from processors.errors import DependencyUnavailable
 
 #: Errors that mean Redis (or the network to it) is not serving; builtin TimeoutError is an OSError.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, RedisClusterException, OSError)
+#: A command Redis refuses for its content (a script error, a wrong type) is not among them: it
+#: is that record's problem, so it is dead-lettered, and the dead-letter brake stops a stage
+#: whose every record fails that way, instead of an outage restarting it for ever.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,  # includes BusyLoadingError: Redis still loading its data
+    redis.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # a replica after a failover
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MasterDownError,
+    RedisClusterException,
+    OSError,
+)
 #: The subset worth a short retry before giving up: the connection itself failed.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -33,7 +46,7 @@ def is_outage(error: BaseException) -> bool:
 
 def unavailable(what: str, error: BaseException) -> DependencyUnavailable:
     """The exception a stage stops with: ``what`` (e.g. "the CRM mirror in Redis") and the cause."""
-    if isinstance(error, redis.ResponseError):
+    if isinstance(error, redis.ResponseError):  # out of memory, read-only, cluster down
         return DependencyUnavailable(f"{what} refused the command: {error}")
     return DependencyUnavailable(f"{what} is unreachable: {error}")
 

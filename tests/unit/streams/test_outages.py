@@ -15,7 +15,8 @@ from streams.outages import redis_outage, retrying
     [
         redis.ConnectionError("Connection refused"),
         redis.TimeoutError("Timeout reading from socket"),
-        redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'"),
+        redis.exceptions.OutOfMemoryError("OOM command not allowed when used memory > 'maxmemory'"),
+        redis.exceptions.ReadOnlyError("READONLY You can't write against a read only replica."),
         ClusterDownError("CLUSTERDOWN The cluster is down"),
         RedisClusterException("Redis Cluster cannot be connected"),
         ConnectionResetError("reset by peer"),
@@ -31,6 +32,11 @@ def test_every_redis_failure_is_an_outage_naming_what_is_down(error: Exception) 
 def test_a_bug_is_not_an_outage() -> None:
     with pytest.raises(KeyError), redis_outage("the CRM mirror in Redis"):
         raise KeyError("lead_id")
+
+
+def test_a_command_refused_for_its_content_is_the_records_problem_not_an_outage() -> None:
+    with pytest.raises(redis.ResponseError), redis_outage("the ledger in Redis"):
+        raise redis.ResponseError("user_script:12: Script attempted to access nonexistent global variable")
 
 
 def test_retrying_retries_a_dropped_connection_then_gives_up_as_an_outage() -> None:
