@@ -1,10 +1,14 @@
-"""The processors' working parts built from settings: the enricher, the matcher, the segmenter.
+"""The composition root: every working part built from settings, in one place.
 
-The pure pieces live in ``processors/``; this module does the reading (shipped
-YAML, the user's files, the CSV dataset) and the wiring (Redis cache, HTTP
-client), once, for every caller: the stages, batch routing, explain, simulate
-and the benchmarks. Any bad file is refused here with file, line and reason,
-before a stage starts consuming.
+The pure pieces live in ``processors/`` and the Redis and HTTP implementations
+of their ports in ``streams/adapters/``; this module is the only one that puts
+them together from :class:`~streams.settings.Settings`: Redis clients, the CRM
+mirror, the owner directory, the assignment ledger, the state markers, the
+enricher, the matcher and the segmenter. Every caller (the stages, batch
+routing, explain, simulate, the CLI and the benchmarks) gets its parts here,
+so a setting means the same everywhere; a test that wants another part passes
+its own instead (each builder takes an optional client). Any bad file is
+refused here with file, line and reason, before a stage starts consuming.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from processors.config import ConfigError, Document, parse_yaml
@@ -25,6 +29,10 @@ from processors.enrichment.titles import TitleClassifier
 from processors.ports import FirmographicsProvider
 from processors.segmentation import Segmenter, load_definitions, shipped_definitions
 from processors.segmentation.loader import shipped_document
+from streams.adapters.redis_crm_mirror import RedisCrmMirror
+from streams.adapters.redis_ledger import RedisAssignmentLedger
+from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams.adapters.redis_state_marker import StateMarker
 from streams.redis_client import rate_limit_storage, redis_client
 from streams.settings import Settings
 
@@ -38,6 +46,51 @@ _CACHE_SOCKET_TIMEOUT_S = 0.25
 
 
 SAMPLE_DATASET = Path(__file__).resolve().parent / "data" / "firmographics-sample.csv"
+
+#: How long a state call may wait on Redis before it counts as an outage.
+STATE_TIMEOUT_S = 5.0
+
+
+def redis_for(settings: Settings, *, timeout_s: float | None = STATE_TIMEOUT_S) -> Any:
+    """A client for LEADROUTE_REDIS_URL (TLS, AUTH, cluster applied); ``None`` waits for ever."""
+    return redis_client(settings, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+
+
+def crm_mirror(settings: Settings, client: Any = None, *, prefix: str | None = None) -> RedisCrmMirror:
+    """The CRM mirror match reads and crm-sync writes (``prefix``: a benchmark's own keys)."""
+    return RedisCrmMirror(
+        client or redis_for(settings),
+        prefix=prefix or settings.redis_prefix,
+        max_candidates=settings.match_name_candidates,
+    )
+
+
+def owner_directory(settings: Settings, client: Any = None) -> RedisOwnerDirectory:
+    """The owner directory assign reads and owner-sync writes."""
+    return RedisOwnerDirectory(client or redis_for(settings), prefix=settings.redis_prefix)
+
+
+def assignment_ledger(
+    settings: Settings,
+    client: Any = None,
+    *,
+    prefix: str | None = None,
+    decision_ttl_s: int | None = None,
+) -> RedisAssignmentLedger:
+    """The ledger every assign worker picks owners through, remembering decisions for the TTL.
+
+    ``prefix`` and ``decision_ttl_s`` let a benchmark keep its keys apart and short-lived.
+    """
+    return RedisAssignmentLedger(
+        client or redis_for(settings),
+        prefix=prefix or settings.redis_prefix,
+        decision_ttl_s=decision_ttl_s or settings.assignment_ttl_days * 86_400,
+    )
+
+
+def state_marker(settings: Settings, keyspace: str, client: Any = None) -> StateMarker:
+    """The generation marker of one keyspace (``owners``, ``crm`` or ``assign``)."""
+    return StateMarker(client or redis_for(settings), prefix=settings.redis_prefix, keyspace=keyspace)
 
 
 def _shipped(name: str) -> Document:
@@ -178,11 +231,7 @@ def build_enricher(settings: Settings, client: redis.Redis | None = None) -> Enr
 def build_enricher_for(settings: Settings) -> Enricher:
     client = None
     if settings.firmographics == "http" and settings.firmographics_cache_ttl > 0:
-        client = redis_client(
-            settings,
-            socket_timeout=_CACHE_SOCKET_TIMEOUT_S,
-            socket_connect_timeout=_CACHE_SOCKET_TIMEOUT_S,
-        )
+        client = redis_for(settings, timeout_s=_CACHE_SOCKET_TIMEOUT_S)
     return build_enricher(settings, client)
 
 

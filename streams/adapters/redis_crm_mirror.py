@@ -100,8 +100,7 @@ from processors.crm.names import prepared
 from processors.errors import DependencyUnavailable
 from streams.adapters import lua
 from streams.outages import redis_outage, retrying
-from streams.redis_client import connection_pool_for, redis_client
-from streams.settings import Settings
+from streams.redis_client import connection_pool_for
 
 #: One letter per kind in key names.
 KIND_CODES: dict[RecordKind, str] = {"account": "a", "contact": "c", "lead": "l", "opportunity": "o"}
@@ -252,11 +251,6 @@ class RedisCrmMirror:
         self._apply = client.register_script(APPLY_CHANGE)
         self._lookup = self._reader.register_script(CANDIDATES)
         self._lookup_sha: str | None = None  # loaded on first use, again after a NOSCRIPT
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RedisCrmMirror:
-        client = redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=settings.redis_prefix, max_candidates=settings.match_name_candidates)
 
     def records_key(self, kind: RecordKind) -> str:
         """The hash holding every record of ``kind``, by id."""

@@ -73,8 +73,6 @@ from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
 from processors.routing.recount import OwnerCounts
 from streams.adapters import lua
 from streams.outages import TRANSIENT_ERRORS, redis_outage, unavailable
-from streams.redis_client import redis_client
-from streams.settings import Settings
 
 #: Decides one chunk (see assign_chunk.lua; encode_chunk builds its arguments).
 ASSIGN = lua.script("assign_chunk")
@@ -208,11 +206,6 @@ class RedisAssignmentLedger:
         self._ttl = decision_ttl_s
         self._chunk = chunk_size
         self._script = client.register_script(ASSIGN)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, client: redis.Redis | None = None) -> RedisAssignmentLedger:
-        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=settings.redis_prefix, decision_ttl_s=settings.assignment_ttl_days * 86_400)
 
     def assign_many(self, requests: Sequence[AssignRequest]) -> list[AssignResult]:
         if not requests:

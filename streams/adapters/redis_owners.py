@@ -24,8 +24,6 @@ import redis
 
 from processors.owners.models import Owner, owner_from_record, owner_to_record
 from streams.outages import redis_outage
-from streams.redis_client import redis_client
-from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +50,6 @@ class RedisOwnerDirectory:
         self._owners: dict[str, Owner] = {}
         self._version: bytes | None = None
         self._checked_at: float | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, client: redis.Redis | None = None) -> RedisOwnerDirectory:
-        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=settings.redis_prefix)
 
     # --- read side (assign workers, the CLI) ---
 

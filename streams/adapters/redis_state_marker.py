@@ -29,8 +29,6 @@ import redis
 
 from streams.adapters import lua
 from streams.outages import redis_outage
-from streams.redis_client import redis_client
-from streams.settings import Settings
 
 #: The keyspaces with a marker, by the hash tag their keys carry.
 KEYSPACES = ("owners", "crm", "assign")
@@ -56,13 +54,6 @@ class StateMarker:
         self._client = client
         self._extend = client.register_script(_EXTEND)
         self._finish = client.register_script(_FINISH)
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, keyspace: str, client: redis.Redis | None = None
-    ) -> StateMarker:
-        client = client or redis_client(settings, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=settings.redis_prefix, keyspace=keyspace)
 
     def status(self) -> StateStatus:
         value = self._call(self._client.get, self.key)

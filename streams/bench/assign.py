@@ -42,7 +42,7 @@ from processors.assign import CandidateCache, StaticOwners, request_for
 from processors.intake import raw_lead_from_json
 from processors.ports import SystemClock
 from processors.routing.memory_ledger import InMemoryLedger
-from streams.redis_client import redis_client
+from streams import wiring
 from streams.settings import Settings
 from streams.stages.base import BatchStep, Message, lead_batch_step
 
@@ -105,8 +105,7 @@ def _compare(
     rounds: int,
 ) -> list[dict[str, Any]]:
     """Each variant's median leads/s over ``rounds`` interleaved rounds, each on a fresh ledger."""
-    from streams.adapters.redis_assignments import forget_prefix
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.adapters.redis_cleanup import forget_prefix
     from streams.runner import settle_heap
     from streams.stages import assign
 
@@ -117,13 +116,15 @@ def _compare(
             run_prefix = f"{prefix}-cmp{round_index}-{VARIANTS.index(name)}"
             try:
                 with _variant(name):
-                    ledger = RedisAssignmentLedger(client, prefix=run_prefix, decision_ttl_s=3600)
+                    ledger = wiring.assignment_ledger(
+                        settings, client, prefix=run_prefix, decision_ttl_s=3600
+                    )
                     stage = assign.build_step(settings, clock, ledger=ledger, owners=directory, rules=source)
                     settle_heap()
                     run = functools.partial(_in_batches, stage, messages, batch_size)
                     row = _timed(name, run, len(messages))
             finally:
-                forget_prefix(settings.redis_url, run_prefix)
+                forget_prefix(client, run_prefix)
             runs[name].append(row["leads_per_second"])
     stage_median = statistics.median(runs["stage"])
     return [
@@ -154,14 +155,13 @@ def _stage_worker(
 ) -> None:
     """One assign worker process: its own Redis connection and stage, started with the others."""
 
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.routing.rules_source import RulesSource
     from streams.runner import settle_heap
     from streams.stages import assign
 
-    client = redis_client(settings, socket_timeout=60)
+    client = wiring.redis_for(settings, timeout_s=60)
     try:
-        ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
+        ledger = wiring.assignment_ledger(settings, client, prefix=prefix, decision_ttl_s=3600)
         stage = assign.build_step(
             settings, SystemClock(), ledger=ledger, owners=owners, rules=RulesSource(None, fallback=rules)
         )
@@ -212,7 +212,7 @@ def _in_parallel(
         raise RuntimeError(f"an assign worker failed: {failed[0]!r}")
     elapsed = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
     count = sum(n for _, _, n in spans)
-    client = redis_client(settings, socket_timeout=60)
+    client = wiring.redis_for(settings, timeout_s=60)
     decided = sum(1 for _ in client.scan_iter(match=f"{prefix}:{{assign}}:d:*", count=1000))
     client.close()
     return {
@@ -233,8 +233,7 @@ def measure(
 ) -> dict[str, Any]:
 
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
-    from streams.adapters.redis_assignments import forget_prefix
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
+    from streams.adapters.redis_cleanup import forget_prefix
     from streams.demo.synthetic import generate
     from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, in_process_router, read_owners
     from streams.routing.rules_source import RulesSource, read_rules
@@ -270,7 +269,7 @@ def measure(
 
     settle_heap()  # as a running stage does once it has started
     prefix = f"leadroute-bench-{uuid.uuid4().hex[:8]}"
-    client = redis_client(settings, socket_timeout=60)
+    client = wiring.redis_for(settings, timeout_s=60)
     rows: list[dict[str, Any]] = []
     try:
         no_op = BatchStep(
@@ -297,7 +296,7 @@ def measure(
                 count,
             )
         )
-        redis_ledger = RedisAssignmentLedger(client, prefix=prefix, decision_ttl_s=3600)
+        redis_ledger = wiring.assignment_ledger(settings, client, prefix=prefix, decision_ttl_s=3600)
         stage = assign.build_step(settings, clock, ledger=redis_ledger, owners=directory, rules=source)
         rows.append(
             _timed(
@@ -319,7 +318,7 @@ def measure(
         requests = [
             request_for(lead, rules.plan(lead), candidates, now, settings.default_queue) for lead in leads
         ]
-        fresh = RedisAssignmentLedger(client, prefix=prefix + "-ledger", decision_ttl_s=3600)
+        fresh = wiring.assignment_ledger(settings, client, prefix=prefix + "-ledger", decision_ttl_s=3600)
         rows.append(
             _timed(
                 "  Redis ledger only (one pipelined round trip per batch)",
@@ -330,7 +329,7 @@ def measure(
                 count,
             )
         )
-        replay = RedisAssignmentLedger(client, prefix=prefix + "-ledger", decision_ttl_s=3600)
+        replay = wiring.assignment_ledger(settings, client, prefix=prefix + "-ledger", decision_ttl_s=3600)
         rows.append(
             _timed(
                 "  Redis ledger, the same leads replayed (idempotent look-ups)",
@@ -353,7 +352,7 @@ def measure(
             )
     finally:
         for name in (prefix, prefix + "-ledger", prefix + "-workers"):
-            forget_prefix(settings.redis_url, name)
+            forget_prefix(client, name)
         client.close()
     baseline = rows[0]["leads_per_second"]
     for row in rows:

@@ -39,7 +39,9 @@ import redis
 
 from processors.crm.indexing import company_tokens, email_key, person_name_key
 from processors.crm.models import Account, MatchQuery, Opportunity, Person, RecordKind
+from streams import wiring
 from streams.adapters.redis_crm_mirror import RedisCrmMirror
+from streams.settings import Settings
 
 CONTACTS_PER_ACCOUNT = 2.0
 LEADS_PER_ACCOUNT = 0.2
@@ -324,7 +326,7 @@ def measure_mirror_memory(
     runs: ``used_memory`` is server-wide.
     """
     prefix = prefix or f"leadroute-bench-{uuid.uuid4().hex[:8]}"
-    mirror = RedisCrmMirror(client, prefix=prefix)
+    mirror = wiring.crm_mirror(Settings.from_env({}), client, prefix=prefix)
     crm = SyntheticCrm(accounts, seed=seed)
     before = _used_memory(client)
     report: dict[str, Any] = {"accounts": accounts, "prefix": prefix}
@@ -382,7 +384,7 @@ def main() -> None:  # pragma: no cover - a manual measurement
     accounts = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     url = sys.argv[2] if len(sys.argv) > 2 else "redis://127.0.0.1:6379/14"
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    client = redis.Redis.from_url(url, socket_timeout=60)
+    client = wiring.redis_for(Settings.from_env({}, redis_url=url), timeout_s=60)
     report = measure_mirror_memory(client, accounts, workers=workers, lookups=20_000)
     print(json.dumps(report, indent=2))
 

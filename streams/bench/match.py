@@ -26,6 +26,7 @@ from processors.lead import new_lead
 from processors.models import Lead
 from processors.normalize import normalize_lead
 from processors.ports import CrmMirror
+from streams import wiring
 
 FREE_MAIL = ("gmail.com", "outlook.com", "yahoo.com", "web.de", "hotmail.co.uk")
 _LEGAL_SWAPS = {
@@ -343,21 +344,18 @@ def run_bench_match(
     """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory."""
     import uuid
 
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.crm.synthetic import generate_crm
     from streams.demo import embedded
-    from streams.redis_client import redis_answers, redis_client
+    from streams.redis_client import redis_answers
     from streams.wiring import build_enricher, matcher_for
 
     server = None
     if not redis_answers(settings):
         server = embedded.start_redis()
         settings = settings.with_overrides(redis_url=server.url, redis_cluster=False)
-    client = redis_client(settings, socket_timeout=60)
-    mirror = RedisCrmMirror(
-        client,
-        prefix=f"{settings.redis_prefix}-bench-match-{uuid.uuid4().hex[:8]}",
-        max_candidates=settings.match_name_candidates,
+    client = wiring.redis_for(settings, timeout_s=60)
+    mirror = wiring.crm_mirror(
+        settings, client, prefix=f"{settings.redis_prefix}-bench-match-{uuid.uuid4().hex[:8]}"
     )
     try:
         memory_before = int(client.info("memory")["used_memory"])

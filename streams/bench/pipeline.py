@@ -35,7 +35,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from streams import topics
+from streams import topics, wiring
 from streams.bench import traffic
 from streams.bench.hops import HOPS, hop_name, hop_topic, hop_topics
 from streams.bench.procs import Processes, cpu_seconds, peak_rss_mib
@@ -147,11 +147,9 @@ class Chain:
     prepare: Callable[[Settings, float], dict[str, Any]] = field(default=lambda _s, _d: {})
 
 
-def _redis_cpu(url: str) -> float:
+def _redis_cpu(settings: Settings) -> float:
     """CPU seconds the Redis server has used (for every client of it, not only ours)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
+    client = wiring.redis_for(settings)
     try:
         info = client.info("cpu")
     finally:
@@ -204,15 +202,13 @@ def _load_crm_and_owners(accounts: int, seed: int) -> Callable[[Settings, float]
     """Set-up of a pipeline run: the CRM written to the mirror (as bench match does), owners by owner-sync."""
 
     def load(settings: Settings, deadline: float) -> dict[str, Any]:
-        from streams.adapters.redis_crm_mirror import RedisCrmMirror
-        from streams.adapters.redis_owners import RedisOwnerDirectory
         from streams.cli.owners import OwnerPublisher
         from streams.crm.synthetic import generate_crm
         from streams.demo.run import demo_team
 
         started = time.monotonic()
         team = demo_team(int(time.time() * 1000))
-        mirror = RedisCrmMirror.from_settings(settings)
+        mirror = wiring.crm_mirror(settings)
         batch: list[tuple[Any, str, Any]] = []
         loaded = 0
         owner_ids = tuple(owner.id for owner in team)
@@ -231,7 +227,7 @@ def _load_crm_and_owners(accounts: int, seed: int) -> Callable[[Settings, float]
             publisher.publish(owner)
         if publisher.flush():
             raise RuntimeError("the broker did not acknowledge every owner")
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         while directory.count() < len(team):
             if time.monotonic() > deadline:
                 raise TimeoutError("owner-sync did not store the owners in time")
@@ -386,11 +382,11 @@ def measure_chain(
                 profiler.start()
             cpu_before, machine_before, own_before = processes.cpu(), _machine_cpu(), time.process_time()
             broker_before = cpu_seconds(broker_pid) if broker_pid else None
-            redis_before = _redis_cpu(config.redis_url)
+            redis_before = _redis_cpu(config)
             saturated = load(chain.saturation, 0, f"{chain.label} ({guarantee}, {interval:g} s): saturation")
             cpu_after, machine_after, own_after = processes.cpu(), _machine_cpu(), time.process_time()
             broker_after = cpu_seconds(broker_pid) if broker_pid else None
-            redis_used = _redis_cpu(config.redis_url) - redis_before
+            redis_used = _redis_cpu(config) - redis_before
             profiles = profiler.stop() if profiler is not None else None
             paced = (
                 load(chain.latency, options.rate, f"{chain.label} ({guarantee}): {options.rate:g} leads/s")
@@ -401,9 +397,9 @@ def measure_chain(
         finally:
             reader.close()
             processes.stop()
-            from streams.adapters.redis_assignments import forget_prefix
+            from streams.adapters.redis_cleanup import forget_prefix
 
-            forget_prefix(config.redis_url, config.redis_prefix)
+            forget_prefix(wiring.redis_for(config, timeout_s=None), config.redis_prefix)
             if options.external_kafka:
                 _delete_topics(config, chain)
     rates = traffic.stage_rates(list(saturated.out.values()), chain.sink_schema, chain.lead_of, chain.stages)

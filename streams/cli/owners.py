@@ -27,6 +27,7 @@ from processors.errors import DependencyUnavailable
 from processors.owners.availability import availability, buckets, local_time
 from processors.owners.loader import absences, parse_owners
 from processors.owners.models import STATUSES, Owner, owner_to_record, validate
+from streams import wiring
 from streams.cli.options import with_settings
 from streams.csv_safe import SafeWriter
 from streams.settings import Settings
@@ -125,9 +126,8 @@ def publish_owners(settings: Settings, owners: Sequence[Owner], *, deletes: Sequ
 
 
 def _directory(settings: Settings) -> Any:
-    from streams.adapters.redis_owners import RedisOwnerDirectory
 
-    return RedisOwnerDirectory.from_settings(settings)
+    return wiring.owner_directory(settings)
 
 
 def _current(settings: Settings) -> dict[str, Owner]:
@@ -326,14 +326,13 @@ def set_cap(settings: Settings, owner_id: str, per_hour: str | None, per_day: st
 @with_settings
 def fairness(settings: Settings, as_json: bool) -> None:
     """Per owner: assigned today and this week (owner-local), the expected share and the deficit."""
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
 
     found = _current(settings)
     now = _now_ms()
     ordered = sorted(found.values(), key=lambda o: (o.team, o.id))
     wanted = [(o.id, *buckets(local_time(o, now))[1:]) for o in ordered]
     try:
-        rows = RedisAssignmentLedger.from_settings(settings).fairness(wanted, now)  # type: ignore[arg-type]
+        rows = wiring.assignment_ledger(settings).fairness(wanted, now)  # type: ignore[arg-type]
     except DependencyUnavailable as error:
         _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_location()} is unreachable: {error}")
     if as_json:

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from processors.config import ConfigError
+from streams import wiring
 from streams.cli.options import with_settings
 from streams.settings import Settings
 
@@ -220,9 +221,7 @@ def explain(
         owners = owners_for(settings, owners_path)
         mirror = None
         if crm == "redis":
-            from streams.adapters.redis_crm_mirror import RedisCrmMirror
-
-            mirror = RedisCrmMirror.from_settings(settings)
+            mirror = wiring.crm_mirror(settings)
         clock = SettableClock(at_ms) if at_ms is not None else None
         router = in_process_router(settings, rules=rule_set, owners=owners, mirror=mirror, clock=clock)
         document = parse_json(lead_file.read())  # the stream's limits: depth, long numbers, broken text

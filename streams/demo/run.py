@@ -28,7 +28,7 @@ from rich.table import Table
 
 import schemas
 from processors.intake import raw_lead_from_json
-from streams import topics
+from streams import topics, wiring
 from streams.demo import embedded
 from streams.demo.synthetic import SyntheticMessage, generate
 from streams.redis_client import redis_answers
@@ -143,7 +143,6 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     """Publish a synthetic CRM (the demo leads' companies first) and wait until crm-sync holds it."""
     if accounts <= 0:
         return 0
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
     from streams.crm.load import CrmPublisher
     from streams.crm.synthetic import generate_crm
 
@@ -160,7 +159,7 @@ def _load_crm(settings: Settings, accounts: int, seed: int, deadline: float, con
     wanted = sum(1 for kind, _ in records if kind == "account")
     if console is not None:
         console.print(f"published a synthetic CRM of {wanted} accounts; waiting for crm-sync to mirror it…")
-    mirror = RedisCrmMirror.from_settings(settings)
+    mirror = wiring.crm_mirror(settings)
     while time.monotonic() < deadline:
         if mirror.sizes().get("account", 0) >= wanted:
             return wanted
@@ -191,7 +190,6 @@ def demo_team(now_ms: int) -> list[Any]:
 
 def _load_owners(settings: Settings, deadline: float, console: Console | None) -> int:
     """Publish the demo team to the owners topic and wait until owner-sync holds it in Redis."""
-    from streams.adapters.redis_owners import RedisOwnerDirectory
     from streams.cli.owners import OwnerPublisher
 
     team = demo_team(int(time.time() * 1000))
@@ -204,7 +202,7 @@ def _load_owners(settings: Settings, deadline: float, console: Console | None) -
         console.print(
             f"published {len(team)} owners ({DEMO_AWAY_OWNER} out of office); waiting for owner-sync…"
         )
-    directory = RedisOwnerDirectory.from_settings(settings)
+    directory = wiring.owner_directory(settings)
     while time.monotonic() < deadline:
         if directory.count() >= len(team):
             return len(team)
@@ -396,9 +394,9 @@ def measure_pipeline(
         if redis_server is not None:
             redis_server.stop()
         else:
-            from streams.adapters.redis_assignments import forget_prefix
+            from streams.adapters.redis_cleanup import forget_prefix
 
-            forget_prefix(settings, settings.redis_prefix)
+            forget_prefix(wiring.redis_for(settings, timeout_s=None), settings.redis_prefix)
     summary = summarise(tally, lead_count)
     summary["pipeline_ready_seconds"] = round(ready_after, 2)
     summary["crm_accounts"] = crm_loaded

@@ -33,6 +33,7 @@ from processors.pipeline import Router, route_raw_lead
 from processors.ports import CrmMirror, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
+from streams import wiring
 from streams.csv_safe import SafeWriter
 from streams.redis_client import redis_answers
 from streams.routing.router import owners_for
@@ -132,16 +133,13 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
     if state == "memory" or (state == "auto" and not redis_answers(settings)):
         mirror = InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
         return InMemoryLedger(), mirror, StaticOwners(owners_file), "memory"
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.adapters.redis_owners import RedisOwnerDirectory
 
     owners: OwnerDirectory = (
-        StaticOwners(owners_file) if settings.owners_file else RedisOwnerDirectory.from_settings(settings)
+        StaticOwners(owners_file) if settings.owners_file else wiring.owner_directory(settings)
     )
     return (
-        RedisAssignmentLedger.from_settings(settings),
-        RedisCrmMirror.from_settings(settings),
+        wiring.assignment_ledger(settings),
+        wiring.crm_mirror(settings),
         owners,
         f"redis ({settings.redis_location()})",
     )

@@ -30,7 +30,7 @@ from processors.models import Assignment, Lead
 from processors.ports import Clock, SystemClock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult
 from processors.routing.recount import Recount
-from streams import metrics, topics
+from streams import metrics, topics, wiring
 from streams.recovery.rebuild import StateGate, StatePlan, StateRebuild
 from streams.routing.rules_source import RulesSource, default_rules
 from streams.routing.writer import AssignmentWriter
@@ -103,13 +103,12 @@ def rules_source_for(settings: Settings, *, check_topics: bool = True) -> RulesS
 
 def owners_gate(settings: Settings, *, own: bool = False) -> StateGate:
     """Waits for the owner directory; with ``own``, also stops when the ledger itself was lost."""
-    from streams.adapters.redis_state_marker import StateMarker
 
     return StateGate(
         NAME,
-        [StateMarker.from_settings(settings, "owners")],
+        [wiring.state_marker(settings, "owners")],
         settings.state_wait_limit(),
-        owned=[StateMarker.from_settings(settings, "assign")] if own else (),
+        owned=[wiring.state_marker(settings, "assign")] if own else (),
     )
 
 
@@ -119,12 +118,9 @@ def state_plan(settings: Settings) -> StatePlan:
     The gate runs first, so the owners are back when the counts are recounted in
     their own time zones.
     """
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.adapters.redis_owners import RedisOwnerDirectory
-    from streams.adapters.redis_state_marker import StateMarker
 
-    ledger = RedisAssignmentLedger.from_settings(settings)
-    directory = RedisOwnerDirectory.from_settings(settings)
+    ledger = wiring.assignment_ledger(settings)
+    directory = wiring.owner_directory(settings)
     codec = AvroCodec("Assignment")
     clock = SystemClock()
     recount: list[Recount] = []
@@ -153,7 +149,7 @@ def state_plan(settings: Settings) -> StatePlan:
         rebuilds=[
             StateRebuild(
                 NAME,
-                StateMarker.from_settings(settings, "assign"),
+                wiring.state_marker(settings, "assign"),
                 settings,
                 [topics.name(settings, topics.ASSIGNED)],
                 apply,
@@ -186,14 +182,10 @@ def build_step(
 ) -> BatchStep:
     """The stage's step; with the Redis owner directory it holds batches while owners are rebuilt."""
     if ledger is None:
-        from streams.adapters.redis_ledger import RedisAssignmentLedger
-
-        ledger = RedisAssignmentLedger.from_settings(settings)
+        ledger = wiring.assignment_ledger(settings)
     default_owners = owners is None
     if owners is None:
-        from streams.adapters.redis_owners import RedisOwnerDirectory
-
-        owners = RedisOwnerDirectory.from_settings(settings)
+        owners = wiring.owner_directory(settings)
     source = rules or rules_source_for(settings)
     ready_ledger, ready_owners = ledger, owners
     gate = (

@@ -19,7 +19,7 @@ from typing import Any
 
 from processors.errors import InvalidLead
 from processors.ports import Clock, CrmMirrorWriter, SystemClock
-from streams import dlq, metrics, topics
+from streams import dlq, metrics, topics, wiring
 from streams.quix_io import current_message, topic_for
 from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
@@ -123,9 +123,7 @@ class CrmSyncStep:
 
 def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None = None) -> CrmSyncStep:
     if mirror is None:
-        from streams.adapters.redis_crm_mirror import RedisCrmMirror
-
-        mirror = RedisCrmMirror.from_settings(settings)
+        mirror = wiring.crm_mirror(settings)
     step = CrmSyncStep(settings, mirror, clock)
     step.refresh_sizes()  # the gauges show the mirror at start, before any change arrives
     return step
@@ -133,14 +131,13 @@ def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None 
 
 def state_plan(settings: Settings, mirror: CrmMirrorWriter | None = None) -> StatePlan:
     """The CRM mirror is this stage's to rebuild from the compacted CRM topics."""
-    from streams.adapters.redis_state_marker import StateMarker
 
     step = build_step(settings, SystemClock(), mirror)
     return StatePlan(
         rebuilds=[
             StateRebuild(
                 NAME,
-                StateMarker.from_settings(settings, "crm"),
+                wiring.state_marker(settings, "crm"),
                 settings,
                 [topics.name(settings, topic) for topic in INPUTS],
                 step.apply_many,

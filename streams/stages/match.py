@@ -11,7 +11,7 @@ from processors.crm.matcher import Matcher
 from processors.models import Lead
 from processors.pipeline import match_stage
 from processors.ports import Clock, CrmMirror
-from streams import metrics, topics
+from streams import metrics, topics, wiring
 from streams.recovery.rebuild import StateGate, StatePlan
 from streams.settings import Settings
 from streams.stages.base import BatchStep, lead_batch_step
@@ -40,9 +40,8 @@ def record_metrics(lead: Lead) -> None:
 
 
 def crm_gate(settings: Settings) -> StateGate:
-    from streams.adapters.redis_state_marker import StateMarker
 
-    return StateGate(NAME, [StateMarker.from_settings(settings, "crm")], settings.state_wait_limit())
+    return StateGate(NAME, [wiring.state_marker(settings, "crm")], settings.state_wait_limit())
 
 
 def state_plan(settings: Settings) -> StatePlan:
@@ -60,9 +59,7 @@ def build_step(
     """The stage's step; with the Redis mirror it holds batches while the mirror is rebuilt."""
     gate = state_gate
     if mirror is None:
-        from streams.adapters.redis_crm_mirror import RedisCrmMirror
-
-        mirror = RedisCrmMirror.from_settings(settings)  # an outage raises DependencyUnavailable
+        mirror = wiring.crm_mirror(settings)  # an outage raises DependencyUnavailable
         gate = gate or crm_gate(settings)
     ready_matcher = matcher or matcher_for(settings)
     ready_mirror = mirror

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from processors.errors import InvalidLead
 from processors.owners.models import Owner
 from processors.ports import Clock, SystemClock
-from streams import dlq, metrics, topics
+from streams import dlq, metrics, topics, wiring
 from streams.quix_io import current_message, topic_for
 from streams.recovery.rebuild import StatePlan, StateRebuild
 from streams.settings import Settings
@@ -82,15 +82,12 @@ class OwnerSyncStep:
 
 def build_step(settings: Settings, clock: Clock, directory: OwnerWriter | None = None) -> OwnerSyncStep:
     if directory is None:
-        from streams.adapters.redis_owners import RedisOwnerDirectory
-
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
     return OwnerSyncStep(settings, directory, clock)
 
 
 def state_plan(settings: Settings, directory: OwnerWriter | None = None) -> StatePlan:
     """The owner directory is this stage's to rebuild from the compacted owners topic."""
-    from streams.adapters.redis_state_marker import StateMarker
 
     step = build_step(settings, SystemClock(), directory)
 
@@ -102,7 +99,7 @@ def state_plan(settings: Settings, directory: OwnerWriter | None = None) -> Stat
         rebuilds=[
             StateRebuild(
                 NAME,
-                StateMarker.from_settings(settings, "owners"),
+                wiring.state_marker(settings, "owners"),
                 settings,
                 [topics.name(settings, topics.OWNERS)],
                 apply,

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, Producer
 
 import schemas
 from streams import topics
-from streams.adapters.redis_assignments import forget_prefix
+from streams.adapters.redis_cleanup import forget_prefix
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
@@ -36,7 +36,7 @@ def infra() -> Iterator[Services]:
             pytest.fail(f"Redis at {found.redis_url} does not answer")
         yield found
         for prefix in _PREFIXES_USED:
-            forget_prefix(found.redis_url, prefix)
+            forget_prefix(client, prefix)
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from processors.crm.models import MatchQuery
-from streams import topics
-from streams.adapters.redis_crm_mirror import RedisCrmMirror
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.cli.owners import OwnerPublisher
 from streams.demo.run import DEMO_AWAY_OWNER, demo_team
 from streams.events import crm as crm_events
@@ -51,7 +49,7 @@ def team_and_account(pipeline_settings: Any, running_pipeline: Any) -> dict[str,
     for owner in team:
         publisher.publish(owner)
     assert publisher.flush() == 0
-    directory = RedisOwnerDirectory.from_settings(pipeline_settings)
+    directory = wiring.owner_directory(pipeline_settings)
     _wait_until(lambda: directory.count() >= len(team), "owner-sync to store the team")
 
     run = uuid.uuid4().hex[:6]
@@ -67,7 +65,7 @@ def team_and_account(pipeline_settings: Any, running_pipeline: Any) -> dict[str,
         topics.name(pipeline_settings, topics.CRM_ACCOUNTS), key=key, value=value, headers=headers
     )
     producer.flush(10)
-    mirror = RedisCrmMirror.from_settings(pipeline_settings)
+    mirror = wiring.crm_mirror(pipeline_settings)
     _wait_until(lambda: mirror.candidates(MatchQuery(domain=domain)).accounts_by_domain, "crm-sync")
     return {"domain": domain, "account_id": account["id"]}
 

@@ -15,11 +15,10 @@ from typing import Any
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.models import FirmographicsRecord, Lookup
 from processors.routing.memory_ledger import InMemoryLedger
-from streams.adapters.redis_assignments import forget_prefix
-from streams.adapters.redis_crm_mirror import RedisCrmMirror
+from streams import wiring
+from streams.adapters.redis_cleanup import forget_prefix
 from streams.adapters.redis_firmographics_cache import RedisFirmographicsCache
 from streams.adapters.redis_ledger import RedisAssignmentLedger
-from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.bench.crm_memory import SyntheticCrm
 from streams.redis_client import redis_client
 from streams.settings import Settings
@@ -45,7 +44,7 @@ def ledger(settings: Settings) -> int:
             RedisAssignmentLedger(client, prefix=f"{settings.redis_prefix}-s{index}", decision_ttl_s=600),
             f"{name[:6]}-",
         )
-    stored = RedisAssignmentLedger.from_settings(settings)
+    stored = wiring.assignment_ledger(settings)
     memory = InMemoryLedger()
     rng = random.Random(20261207)
     owners = [f"o{i}" for i in range(6)]
@@ -59,7 +58,7 @@ def ledger(settings: Settings) -> int:
 
 
 def owners(settings: Settings) -> int:
-    directory = RedisOwnerDirectory.from_settings(settings)
+    directory = wiring.owner_directory(settings)
     team = demo_owners()
     for owner in team:
         directory.upsert(owner)
@@ -73,7 +72,7 @@ def owners(settings: Settings) -> int:
 def crm_mirror(settings: Settings, accounts: int = 150) -> int:
     crm = SyntheticCrm(accounts, seed=5)
     memory = InMemoryCrmMirror()
-    stored = RedisCrmMirror.from_settings(settings)
+    stored = wiring.crm_mirror(settings)
     changes = []
     for kind, record_id, record in crm.records():
         memory.upsert(kind, record)
@@ -123,10 +122,10 @@ def firmographics(settings: Settings, url_template: str) -> int:
 
 def state_markers(settings: Settings) -> int:
     """The markers that tell a wiped Redis from a ready one: claim, extend, finish, in their slots."""
-    from streams.adapters.redis_state_marker import KEYSPACES, StateMarker, StateStatus
+    from streams.adapters.redis_state_marker import KEYSPACES, StateStatus
 
     for keyspace in KEYSPACES:
-        marker = StateMarker.from_settings(settings, keyspace)
+        marker = wiring.state_marker(settings, keyspace)
         assert marker.status() is StateStatus.MISSING
         token = marker.claim(60)
         assert token is not None and marker.claim(60) is None
@@ -140,7 +139,7 @@ def forget(settings: Settings) -> int:
     """Everything the tour wrote goes, through the settings-built client (all nodes of a cluster)."""
     client = redis_client(settings)
     removed = sum(
-        forget_prefix(settings, prefix)
+        forget_prefix(client, prefix)
         for prefix in {
             settings.redis_prefix,
             *(f"{settings.redis_prefix}-s{i}" for i in range(len(SCENARIOS))),

@@ -202,3 +202,70 @@ def test_the_circle_check_would_catch_a_circle_hidden_in_a_function(tmp_path: Pa
     graph = import_graph(tmp_path, ("streams",))
     assert circles(graph) == [["streams.a", "streams.b"]]
     assert graph["streams.c"] == set()
+
+
+# --- One composition root: only streams/wiring.py puts Redis clients and state adapters together. ---
+
+#: Calls that make a Redis connection or a state adapter out of settings or a URL.
+BUILDERS = {
+    "redis_client",
+    "Redis",
+    "from_url",
+    "RedisCluster",
+    "LeadrouteCluster",
+    "RedisCrmMirror",
+    "RedisOwnerDirectory",
+    "RedisAssignmentLedger",
+    "StateMarker",
+    "RedisFirmographicsCache",
+}
+#: Where building is the job: the root itself, the client factory, and the adapters' own modules.
+BUILDER_HOMES = ("streams/wiring.py", "streams/redis_client.py", "streams/adapters/")
+
+
+def builder_calls(root: Path, package: str = "streams") -> dict[str, list[str]]:
+    """file → the builder calls it makes (``name:line``), outside the modules whose job that is."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((root / package).rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(BUILDER_HOMES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name in BUILDERS:
+                found.setdefault(relative, []).append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_only_the_composition_root_builds_redis_clients_and_state_adapters() -> None:
+    assert builder_calls(ROOT) == {}, "build it with a function in streams/wiring.py"
+
+
+def test_the_composition_root_check_would_catch_a_stage_building_its_own_client(tmp_path: Path) -> None:
+    stages = tmp_path / "streams" / "stages"
+    stages.mkdir(parents=True)
+    (stages / "x.py").write_text(
+        "import redis\nfrom streams.adapters.redis_owners import RedisOwnerDirectory\n"
+        "def build(url):\n    return RedisOwnerDirectory(redis.Redis.from_url(url), prefix='p')\n"
+    )
+    (tmp_path / "streams" / "wiring.py").write_text("import redis\nclient = redis.Redis()\n")
+    assert builder_calls(tmp_path) == {"streams/stages/x.py": ["RedisOwnerDirectory:4", "from_url:4"]}
+
+
+def test_adapters_take_their_client_and_never_read_settings() -> None:
+    """Settings are read in one place; an adapter given a client works the same in a test and a stage."""
+    readers = sorted(
+        path.name
+        for path in (ROOT / "streams" / "adapters").glob("*.py")
+        if "streams.settings" in path.read_text(encoding="utf-8")
+    )
+    assert readers == []

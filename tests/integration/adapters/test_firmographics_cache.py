@@ -19,7 +19,7 @@ import redis
 from processors.enrichment.models import FirmographicsRecord, Lookup
 from streams import metrics
 from streams.adapters.http_firmographics import HttpFirmographicsProvider, HttpProviderConfig
-from streams.adapters.redis_assignments import forget_prefix
+from streams.adapters.redis_cleanup import forget_prefix
 from streams.adapters.redis_firmographics_cache import RedisFirmographicsCache
 from tests.unit.streams.adapters.test_http_firmographics import ACME, FIELD_MAP, ScriptedServer, answer
 
@@ -40,7 +40,7 @@ RECORD = FirmographicsRecord(
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     yield name
-    forget_prefix(redis_url, name)
+    forget_prefix(redis.Redis.from_url(redis_url), name)
 
 
 @pytest.fixture

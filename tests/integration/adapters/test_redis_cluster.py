@@ -23,6 +23,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, ResponseError
 
+from streams import wiring
 from streams.redis_client import redis_answers, redis_client
 from streams.settings import Settings
 from tests.support import adapter_tour
@@ -114,12 +115,10 @@ def test_every_adapter_runs_on_the_cluster_with_one_slot_per_layout_family(setti
 def test_scripts_lost_by_every_node_are_loaded_again(settings: Settings, cluster_ports: list[int]) -> None:
     """A restarted cluster forgets its scripts: the ledger, the CRM writer and look-ups load them again."""
     from processors.routing.ledger import AssignRequest, Attempt, Candidate
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
     from streams.bench.crm_memory import SyntheticCrm
 
-    ledger = RedisAssignmentLedger.from_settings(settings)
-    mirror = RedisCrmMirror.from_settings(settings)
+    ledger = wiring.assignment_ledger(settings)
+    mirror = wiring.crm_mirror(settings)
     crm = SyntheticCrm(20, seed=9)
     records = [(kind, record_id, record) for kind, record_id, record in crm.records()]
     request = AssignRequest(

@@ -19,6 +19,7 @@ from processors.crm.indexing import company_tokens, email_key, index_entries, pe
 from processors.crm.memory import InMemoryCrmMirror
 from processors.crm.models import Account, MatchQuery, Opportunity, Person, RecordKind
 from processors.crm.names import prepared
+from streams import wiring
 from streams.adapters.redis_crm_mirror import (
     _LUA_BYTEWISE,
     BUCKETED_FAMILIES,
@@ -716,10 +717,10 @@ def test_stored_form_round_trips_and_is_compact() -> None:
     assert index_entries("account", decode_record("account", stored)) == index_entries("account", record)
 
 
-def test_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis, redis_url: str) -> None:
+def test_a_mirror_built_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis, redis_url: str) -> None:
     prefix = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     kept = f"{prefix}:{{lead:1}}:assignment"
-    stored = RedisCrmMirror.from_settings(Settings.from_env({}, redis_url=redis_url, redis_prefix=prefix))
+    stored = wiring.crm_mirror(Settings.from_env({}, redis_url=redis_url, redis_prefix=prefix))
     try:
         stored.upsert("account", account("A1", "Acme", ["acme.com"]))
         client.set(kept, "kept")

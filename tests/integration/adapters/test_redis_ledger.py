@@ -15,7 +15,7 @@ import redis
 from processors.routing.ledger import AssignRequest, Attempt, Candidate
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.adapters import redis_ledger as redis_ledger_module
-from streams.adapters.redis_assignments import forget_prefix
+from streams.adapters.redis_cleanup import forget_prefix
 from streams.adapters.redis_ledger import RedisAssignmentLedger
 from tests.unit.processors.routing.test_ledger_memory import QUEUE, SCENARIOS, cand, pool, request
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"lr-test-ledger-{uuid.uuid4().hex[:8]}"
     yield name
-    forget_prefix(redis_url, name)
+    forget_prefix(redis.Redis.from_url(redis_url), name)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from processors.routing.memory_ledger import InMemoryLedger
-from streams.adapters.redis_assignments import forget_prefix
+from streams.adapters.redis_cleanup import forget_prefix
 from streams.adapters.redis_ledger import RedisAssignmentLedger
 from tests.integration.adapters.test_redis_ledger import _random_request
 from tests.unit.processors.routing.test_ledger_memory import DAY, QUEUE, WEEK, cand, pool, request
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 def prefix(redis_url: str) -> Iterator[str]:
     name = f"lr-test-chunks-{uuid.uuid4().hex[:8]}"
     yield name
-    forget_prefix(redis_url, name)
+    forget_prefix(redis.Redis.from_url(redis_url), name)
 
 
 def _ledger(client: Any, prefix: str, chunk_size: int) -> RedisAssignmentLedger:

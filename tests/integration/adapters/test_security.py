@@ -26,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.redis_client import redis_answers
 from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES, read_owners
 from streams.settings import Settings
@@ -174,7 +173,7 @@ def test_a_pipeline_on_tls_redis_logs_no_personal_data_and_no_secret(
     published: list[tuple[tuple[int, int], str | None]] = []
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team over TLS", 120)
         for value, headers, lead_id in _leads():
             published.append((probe.publish(value, headers=headers), lead_id))

@@ -44,8 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.demo import embedded
 from streams.exits import EXIT_BROKER_UNREACHABLE
 from streams.routing.router import EXAMPLE_RULES
@@ -150,7 +149,7 @@ def test_a_broker_outage_loses_nothing_and_stages_report_it(
     started = time.monotonic()
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 90)
         watcher.start()
         health.start()

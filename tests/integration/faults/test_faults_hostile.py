@@ -40,8 +40,7 @@ from confluent_kafka.admin import AdminClient
 
 import schemas
 from processors.errors import DLQ_CODES
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.routing.router import EXAMPLE_RULES
 from streams.settings import Settings
 from streams.stages.registry import STAGES
@@ -160,7 +159,7 @@ def test_hostile_messages_through_the_broker_never_crash_or_stall_a_stage(
     watcher.start()
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 120)
         accounts = faults.publish_crm(settings, CRM_ACCOUNTS, timeout=180)
         began = time.monotonic()

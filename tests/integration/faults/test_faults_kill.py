@@ -29,8 +29,7 @@ from typing import Any
 
 import pytest
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.routing.router import EXAMPLE_RULES
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
@@ -74,7 +73,7 @@ def test_killed_stages_lose_nothing_and_assign_nobody_twice(
     watcher = threading.Thread(target=supervisor.watch, args=(0.2,), daemon=True)
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 90)
         watcher.start()
         publisher = faults.PacedPublisher(settings, count, rate).start()

@@ -45,8 +45,7 @@ from typing import IO
 
 import pytest
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.demo import embedded
 from streams.routing.router import EXAMPLE_RULES
 from streams.settings import Settings, settings_env
@@ -159,7 +158,7 @@ def test_a_second_instance_joins_and_leaves_without_loss_or_duplication(
     publisher_running_at_leave = False
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 90)
         watcher.start()
         publisher = faults.PacedPublisher(settings, count, rate).start()

@@ -29,9 +29,8 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
-from streams.adapters.redis_state_marker import StateMarker, StateStatus
+from streams import topics, wiring
+from streams.adapters.redis_state_marker import StateStatus
 from streams.events import crm as crm_events
 from streams.routing.router import EXAMPLE_RULES
 from streams.stages.registry import STAGES
@@ -97,7 +96,7 @@ def test_redis_restarting_empty_loses_no_lead_and_rebuilds_owners_crm_and_decisi
     try:
         team = faults.publish_team(settings)
         _publish_accounts(settings, accounts)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 90)
         watcher.start()
         publisher = faults.PacedPublisher(settings, count, rate).start()
@@ -144,7 +143,7 @@ def test_redis_restarting_empty_loses_no_lead_and_rebuilds_owners_crm_and_decisi
 
         faults.wait_until(replays_and_probes_arrived, "the replays and probe leads", 120)
         markers = {
-            keyspace: StateMarker.from_settings(settings, keyspace).status()
+            keyspace: wiring.state_marker(settings, keyspace).status()
             for keyspace in ("owners", "crm", "assign")
         }
         owners_after = directory.fresh()

@@ -11,8 +11,7 @@ import pytest
 from confluent_kafka import Producer
 
 from processors.crm.models import MatchQuery
-from streams import topics
-from streams.adapters.redis_crm_mirror import RedisCrmMirror
+from streams import topics, wiring
 from streams.events import crm as crm_events
 from tests.integration.conftest import PipelineProbe
 
@@ -67,7 +66,7 @@ def test_crm_changes_reach_the_mirror_and_leads_match_existing_accounts(probe: P
     for kind, record in (("account", account), ("opportunity", opportunity), ("contact", contact)):
         _publish(producer, probe, kind, *crm_events.encode(kind, record))  # type: ignore[arg-type]
     producer.flush(10)
-    mirror = RedisCrmMirror.from_settings(probe.settings)
+    mirror = wiring.crm_mirror(probe.settings)
     _wait_until(lambda: mirror.candidates(MatchQuery(email_key=contact["email"])).people_by_email)
     _wait_until(lambda: mirror.candidates(MatchQuery(domain=alternate)).accounts_by_domain)
 

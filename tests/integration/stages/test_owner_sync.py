@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from streams import topics
+from streams import topics, wiring
 from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.cli.owners import OwnerPublisher, owners
 from streams.settings import Settings, settings_env
@@ -77,7 +77,7 @@ def test_owners_published_by_the_cli_reach_redis_with_changes_and_deletes(
     path.write_text(FILE)
     result = runner.invoke(owners, ["load", str(path)], env=env)
     assert result.exit_code == 0, result.output
-    directory = RedisOwnerDirectory.from_settings(owner_sync)
+    directory = wiring.owner_directory(owner_sync)
     _wait_until(lambda: set(directory.fresh()) == {"sync-ana", "sync-ken"})
     assert directory.fresh()["sync-ana"].cap_per_day == 40
 

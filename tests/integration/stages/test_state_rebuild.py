@@ -14,9 +14,8 @@ from processors.owners.models import Owner
 from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
 from processors.routing.recount import Recount
-from streams import topics
+from streams import topics, wiring
 from streams.adapters.redis_ledger import RedisAssignmentLedger
-from streams.adapters.redis_owners import RedisOwnerDirectory
 from streams.adapters.redis_state_marker import StateMarker, StateStatus
 from streams.cli.owners import OwnerPublisher
 from streams.health import READINESS
@@ -158,9 +157,9 @@ def test_owner_sync_rebuilds_the_directory_from_the_owners_topic(infra: Any) -> 
 
     plan = owner_sync.state_plan(settings)
     plan.rebuilds[0].ensure()
-    directory = RedisOwnerDirectory.from_settings(settings)
+    directory = wiring.owner_directory(settings)
     assert set(directory.fresh()) == {owner.id for owner in team[1:]}, "the tombstone or an upsert was missed"
-    assert StateMarker.from_settings(settings, "owners").status() is StateStatus.READY
+    assert wiring.state_marker(settings, "owners").status() is StateStatus.READY
 
     # A second instance finds the keyspace ready and reads nothing back.
     owner_sync.state_plan(settings).rebuilds[0].ensure()

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from redis.cluster import RedisCluster
 from redis.connection import SSLConnection
 
+from streams import wiring
 from streams.app import build_application
 from streams.health import Health
 from streams.redis_client import rate_limit_storage, redis_client
@@ -158,26 +159,18 @@ def _kwargs(client: Any) -> dict[str, Any]:
 
 
 def test_every_redis_client_gets_the_password_and_tls(secure: Settings) -> None:
-    from streams.adapters.redis_crm_mirror import RedisCrmMirror
-    from streams.adapters.redis_ledger import RedisAssignmentLedger
-    from streams.adapters.redis_owners import RedisOwnerDirectory
-    from streams.adapters.redis_state_marker import StateMarker
     from streams.wiring import build_enricher_for
 
     enricher = build_enricher_for(secure)
     firmographics: Any = enricher.firmographics
     clients = {
         "redis_client": redis_client(secure),
-        "owner directory (assign, owner-sync, owners CLI, route)": RedisOwnerDirectory.from_settings(
-            secure
-        )._client,
-        "ledger (assign, owners fairness, route)": RedisAssignmentLedger.from_settings(secure)._client,
-        "CRM mirror (match, crm-sync, route)": RedisCrmMirror.from_settings(secure)._client,
+        "owner directory (assign, owner-sync, owners CLI, route)": wiring.owner_directory(secure)._client,
+        "ledger (assign, owners fairness, route)": wiring.assignment_ledger(secure)._client,
+        "CRM mirror (match, crm-sync, route)": wiring.crm_mirror(secure)._client,
         "firmographics cache (enrich)": firmographics._cache._client,
         "firmographics rate limit (enrich)": firmographics._provider._limit_storage.storage,
-        "state marker (owner-sync, crm-sync, match, assign)": StateMarker.from_settings(
-            secure, "crm"
-        )._client,
+        "state marker (owner-sync, crm-sync, match, assign)": wiring.state_marker(secure, "crm")._client,
     }
     for what, client in clients.items():
         pool = client.connection_pool
