@@ -51,6 +51,7 @@ from processors.owners.models import (
     check_absences,
     check_spans,
     parse_span,
+    parse_weekdays,
     validate,
     zone_for,
 )
@@ -82,26 +83,9 @@ def compact_hours(text: str) -> dict[str, tuple[Span, ...]] | None:
         if not ranges.strip():
             raise ValueError(f"{spec!r} has no hours; write e.g. 'mon-fri 09:00-17:00'")
         spans = [parse_span(r) for r in ranges.replace(" ", "").split(",") if r]
-        for day in _days(days_text.lower()):
+        for day in parse_weekdays(days_text):
             hours.setdefault(day, []).extend(spans)
     return {day: check_spans(day, tuple(spans)) for day, spans in hours.items()}
-
-
-def _days(text: str) -> list[str]:
-    days: list[str] = []
-    for part in text.split(","):
-        first, sep, last = part.partition("-")
-        for day in (first, last) if sep else (first,):
-            if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)} (e.g. mon-fri)")
-        if sep:
-            a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
-            if b < a:
-                raise ValueError(f"{part!r} runs backwards; write the days in week order, e.g. mon-fri")
-            days.extend(WEEKDAYS[a : b + 1])
-        else:
-            days.append(first)
-    return days
 
 
 def working_hours(value: Any) -> dict[str, tuple[Span, ...]] | None:

@@ -96,6 +96,26 @@ def parse_span(text: str) -> Span:
     return span
 
 
+def parse_weekdays(text: str) -> list[str]:
+    """'mon-fri', 'sat,sun' or 'sun-tue' → the weekdays in order of the text; a range may wrap the week.
+
+    'fri-mon' is Friday to Monday: teams that work weekends write their week
+    from where it starts for them.
+    """
+    days: list[str] = []
+    for part in text.lower().split(","):
+        first, sep, last = part.strip().partition("-")
+        for day in (first, last) if sep else (first,):
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)} (e.g. mon-fri)")
+        if not sep:
+            days.append(first)
+            continue
+        a, b = WEEKDAYS.index(first), WEEKDAYS.index(last)
+        days.extend(WEEKDAYS[a : b + 1] if a <= b else WEEKDAYS[a:] + WEEKDAYS[: b + 1])
+    return days
+
+
 def check_spans(day: str, spans: tuple[Span, ...]) -> tuple[Span, ...]:
     ordered = tuple(sorted(spans))
     for before, after in itertools.pairwise(ordered):
