@@ -4,11 +4,19 @@ A RevOps user who breaks a YAML file needs "regions.yaml:42: unknown country
 'XX'", not a stack trace. :func:`parse_yaml` keeps the line of every node so
 the pure builders (region maps, title vocabularies, rule sets) can point at
 the exact place. Parsing text is pure; reading the file is the caller's job.
+
+Plain scalars are read with the YAML 1.2 core schema, not PyYAML's YAML 1.1
+default: only ``true``/``false`` are booleans and only decimal, ``0o`` and
+``0x`` numbers are numbers, so ``equals: yes``, Norway's ``NO``, ``off`` and a
+time like ``12:30`` (a base-60 number in YAML 1.1) stay the text the user wrote.
+Unquoted ISO dates are still read as dates; every loader treats them exactly
+like the quoted text.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +68,44 @@ class Document:
         return ConfigError(self.source, self.line(path), reason)
 
 
+class CoreSchemaLoader(yaml.SafeLoader):
+    """SafeLoader with the YAML 1.2 core schema's plain scalars (and 1.1's timestamps)."""
+
+
+CoreSchemaLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    # Digit groups (100_000) are kept from YAML 1.1: deal-size bounds are written that way.
+    ("tag:yaml.org,2002:int", r"[-+]?[0-9][0-9_]*|0o[0-7]+|0x[0-9a-fA-F]+", list("-+0123456789")),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        list("-+.0123456789"),
+    ),
+):
+    CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """Decimal, ``0o`` octal or ``0x`` hex; a leading zero is not octal as in YAML 1.1."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _core_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() == "true"
+
+
+CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
+CoreSchemaLoader.add_constructor("tag:yaml.org,2002:bool", _core_bool)
+
+
 def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], source: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -77,7 +123,7 @@ def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], source: str)
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, index), lines, source) for index, item in enumerate(node.value)]
     try:
-        return yaml.SafeLoader("").construct_document(node)
+        return CoreSchemaLoader("").construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or node.start_mark
         raise ConfigError(source, mark.line + 1, f"not a value YAML can read: {error.problem}") from None
@@ -86,7 +132,7 @@ def _construct(node: yaml.Node, path: Path, lines: dict[Path, int], source: str)
 def parse_yaml(text: str, source: str) -> Document:
     """Parse one YAML document safely (no tags, no objects), keeping line numbers."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=CoreSchemaLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         reason = f"not valid YAML: {error.problem}"
