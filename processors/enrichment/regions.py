@@ -37,12 +37,6 @@ _TOP_KEYS = ("version", "replace", "regions")
 _ENTRY_KEYS = ("region", "sub_region", "countries", "states")
 _ISO_ALPHA_2 = "ISO 3166-1 alpha-2, e.g. DE"
 
-#: YAML 1.1 reads bare NO, ON, YES, OFF (any case) as booleans; say how to fix it.
-_BOOLEAN_HINT = {
-    False: "YAML read a bare NO (Norway) as false; put the code in quotes: 'NO'",
-    True: "YAML read a bare ON (Ontario) as true; put the code in quotes: 'ON'",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Placement:
@@ -157,8 +151,6 @@ class _Reader:
             )
         for key, codes in by_country.items():
             key_path = (*path, key)
-            if key in ("True", "False"):
-                raise self.error(key_path, _BOOLEAN_HINT[key == "True"])
             country = self._country(key_path, key)
             if not isinstance(codes, list):
                 raise self.error(key_path, f"list the states of {country} as a list, e.g. '{key}: [CA, OR]'")
@@ -169,8 +161,6 @@ class _Reader:
                 self.states[(country, state)] = placement
 
     def _country(self, path: NodePath, value: Any) -> str:
-        if isinstance(value, bool):
-            raise self.error(path, _BOOLEAN_HINT[value])
         if not isinstance(value, str):
             raise self.error(path, f"a country must be a code in text, not {value!r}; use {_ISO_ALPHA_2}")
         code = value.strip().upper()
@@ -181,9 +171,7 @@ class _Reader:
         raise self.error(path, f"unknown country code '{value}'; {hint} {_ISO_ALPHA_2}")
 
     def _state(self, path: NodePath, country: str, value: Any) -> str:
-        if isinstance(value, bool):
-            raise self.error(path, _BOOLEAN_HINT[value])
-        if not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, str | int):
             raise self.error(path, f"a state must be a code in text, not {value!r}")
         code = str(value).strip().upper()
         code = code.removeprefix(f"{country}-")

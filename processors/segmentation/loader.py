@@ -269,7 +269,7 @@ class _Reader:
     def _keyword(self, path: NodePath, raw: Any) -> tuple[Keyword, Any, str]:
         if not isinstance(raw, str | int) or isinstance(raw, bool):
             raise self.error(
-                path, f"a keyword must be text, not {described(raw)}; put quotes around yes/no/on/off"
+                path, f"a keyword must be text, not {described(raw)}; put quotes around true/false"
             )
         found = keyword(str(raw).strip())
         if isinstance(found, str):

@@ -74,7 +74,10 @@ def _lead(raw: dict[str, Any] | None = None, country: str | None = None) -> dict
 
 
 def test_an_unquoted_yes_matches_the_text_yes() -> None:
-    text = HEAD + "routes:\n  - name: consented\n    when: {field: raw.consent, equals: yes}\n    assign: {queue: opted-in}\n"
+    text = (
+        HEAD
+        + "routes:\n  - name: consented\n    when: {field: raw.consent, equals: yes}\n    assign: {queue: opted-in}\n"
+    )
     assert [f for f in check_rules(text, "rules.yaml") if f.severity == "error"] == []
     plan = load_rules(text, "rules.yaml").plan(_lead({"consent": "yes"}))
     assert plan.route == "consented"
@@ -95,4 +98,3 @@ def test_norway_in_a_country_list_is_the_code_no() -> None:
 def test_owners_keep_norwegian_as_a_language() -> None:
     (owner,) = parse_owners("- id: a\n  languages: [no, en]\n  skills: [on-site]\n", "owners.yaml")
     assert owner.languages == ("no", "en")
-

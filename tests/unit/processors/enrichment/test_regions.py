@@ -262,6 +262,22 @@ def test_entries_may_mix_countries_and_states_and_omit_sub_region() -> None:
     assert custom.sub_regions == ()
 
 
+def test_bare_norway_and_ontario_are_codes_not_booleans() -> None:
+    custom = _load(
+        """\
+        version: 1
+        regions:
+          - region: Nordics
+            countries: [SE, NO]
+          - region: Central Canada
+            states:
+              CA: [ON, QC]
+        """
+    )
+    assert custom.place("NO", None) == Placement("Nordics", None, COUNTRY)
+    assert custom.place("CA", "ON") == Placement("Central Canada", None, STATE)
+
+
 # (file text, line of the error, part of the reason)
 ERRORS = [
     pytest.param(
@@ -334,47 +350,11 @@ ERRORS = [
         regions:
           - region: EMEA
             states:
-              NO: [3]
-        """,
-        5,
-        "put the code in quotes: 'NO'",
-        id="norway-read-as-false-key",
-    ),
-    pytest.param(
-        """\
-        version: 1
-        regions:
-          - region: EMEA
-            states:
               'NO': [3]
         """,
         5,
         "quote numeric codes so a leading zero survives, e.g. '03'",
         id="numeric-state",
-    ),
-    pytest.param(
-        """\
-        version: 1
-        regions:
-          - region: EMEA
-            countries: [SE, NO]
-        """,
-        4,
-        "YAML read a bare NO (Norway) as false; put the code in quotes: 'NO'",
-        id="norway-read-as-false",
-    ),
-    pytest.param(
-        """\
-        version: 1
-        regions:
-          - region: AMER
-            states:
-              CA: [BC,
-                   ON]
-        """,
-        6,
-        "YAML read a bare ON (Ontario) as true; put the code in quotes: 'ON'",
-        id="ontario-read-as-true",
     ),
     pytest.param(
         """\

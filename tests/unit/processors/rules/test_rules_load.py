@@ -67,7 +67,6 @@ BROKEN = [
         "already used (line 4)",
     ),
     (HEAD + "segments:\n  a: {segment: b}\n  b: {any: [{segment: a}]}\n" + ROUTE, 4, "a → b → a"),
-    (HEAD + "territories:\n  nordics: {countries: [SE, NO]}\n" + ROUTE, 4, "'NO' (Norway)"),
     (HEAD + "territories:\n  x: {countries: [XX]}\n" + ROUTE, 4, "ISO 3166-1"),
     (HEAD + "territories:\n  x: {phone_area_codes: [+1212]}\n" + ROUTE, 4, '"+1212"'),
     (HEAD + "territories:\n  x: {countries: [US, CA], states: [CA]}\n" + ROUTE, 4, "US-CA"),

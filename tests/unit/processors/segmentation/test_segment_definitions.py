@@ -186,10 +186,10 @@ BANDS = """\
             """\
          version: 1
          verticals:
-           technology: [yes]
+           technology: [true]
          """,
             3,
-            "put quotes around yes/no/on/off",
+            "put quotes around true/false",
         ),
         (
             """\
@@ -346,7 +346,7 @@ BANDS = """\
            rules:
              - name: a
                points: 10
-               when: {field: enrichment.annual_revenue, range: {max: 1e8}}
+               when: {field: enrichment.annual_revenue, range: {max: lots}}
                reason: A
          """,
             6,
