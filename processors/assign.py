@@ -30,12 +30,12 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
 from processors.models import Assignment, ConditionOutcome, Lead, OwnerSkip, RouteTried
 from processors.owners.availability import candidate_for, unknown_candidate
 from processors.owners.models import Owner
-from processors.ports import Clock
+from processors.ports import Clock, OwnerDirectory, RoutingRules
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
 from processors.routing.plan import Action, OwnerAction, PoolAction, QueueAction, RoutePlan
 
@@ -48,21 +48,6 @@ _NO_OWNER = {
 }
 _MAX_SEEN_CHARS = 200
 _json_string = json.encoder.encode_basestring
-
-
-class RoutingRules(Protocol):
-    """A loaded rule set: ``processors.rules`` provides it."""
-
-    @property
-    def version(self) -> str: ...
-
-    def plan(self, lead: Mapping[str, Any]) -> RoutePlan: ...
-
-
-class OwnerDirectory(Protocol):
-    """Who the owners are right now (owner-sync keeps them in Redis; a file in batch mode)."""
-
-    def owners(self) -> Mapping[str, Owner]: ...
 
 
 def assignment_id_for(lead_id: str) -> str:
