@@ -456,13 +456,3 @@ def assign_many(
         else assignment_from(lead, meta, result, part.route_lines)
         for lead, (_, meta, part), result in zip(leads, planned, results, strict=True)
     ]
-
-
-class StaticOwners:
-    """An :class:`OwnerDirectory` over a fixed set (batch mode, simulation, tests)."""
-
-    def __init__(self, owners: Mapping[str, Owner] | Sequence[Owner] = ()) -> None:
-        self._owners = dict(owners) if isinstance(owners, Mapping) else {o.id: o for o in owners}
-
-    def owners(self) -> Mapping[str, Owner]:
-        return self._owners

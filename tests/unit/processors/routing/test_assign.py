@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from processors.assign import StaticOwners, assign_many, assignment_id_for
+from processors.assign import assign_many, assignment_id_for
 from processors.intake import raw_lead_from_json
 from processors.lead import new_lead, stamped
 from processors.models import Lead
+from processors.owners.memory import StaticOwners
 from processors.owners.models import Owner
 from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
