@@ -1,19 +1,22 @@
-"""Assignment stage: the rule engine's plan, made real against who is available now.
+"""The assignment step: the rule engine's plan, made real against who is available now.
 
-Three steps per batch of leads:
+Four steps per batch of leads (:func:`assign_many`):
 
-1. the rules (``processors/rules``) turn each lead into a
+1. **plan**: the rules (a :class:`~processors.ports.RoutingRules`, loaded by
+   ``processors/rules``) turn each lead into a
    :class:`~processors.routing.plan.RoutePlan`: the route that matched and its
-   chain of actions (its own, then fallbacks);
-2. each action becomes an :class:`~processors.routing.ledger.Attempt` whose
-   candidates carry what Python already knows about them (status, out of
-   office, working hours in their own time zone, skills);
-3. the :class:`~processors.routing.ledger.AssignmentLedger` picks atomically
-   across every assign worker (cursors, weights, caps) and remembers the
-   decision per lead id, so a replayed lead gets the same owner.
-
-The event is built from the plan's part (stored with the decision) and the
-ledger's part by one function, so a first decision and its replay read the same.
+   chain of actions (its own, then fallbacks), ended by the last-resort queue;
+2. **attempts**: each action becomes an :class:`~processors.routing.ledger.Attempt`
+   whose candidates carry what Python already knows about them from the
+   :class:`~processors.ports.OwnerDirectory` (status, out of office, working
+   hours in their own time zone, skills);
+3. **ledger**: the :class:`~processors.routing.ledger.AssignmentLedger` picks
+   atomically across every assign worker (cursors, weights, caps) and remembers
+   the decision per lead id, so a replayed lead gets the same owner;
+4. **event**: :func:`assignment_from` builds the event from the plan's part
+   (stored with the decision) and the ledger's part, so a first decision and its
+   replay read the same. Its words (reason, decision path, routes tried) come
+   from :mod:`processors.rules.explain`.
 
 Leads that take the same plan share its part (:func:`plan_part`, a bounded cache
 keyed by the plan): routing has few outcomes, and building the explanation, its
@@ -30,53 +33,29 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
-from processors.models import Assignment, ConditionOutcome, Lead, OwnerSkip, RouteTried
+from processors.models import Assignment, Lead, OwnerSkip
 from processors.owners.availability import candidate_for, unknown_candidate
 from processors.owners.models import Owner
-from processors.ports import Clock
+from processors.ports import Clock, OwnerDirectory, RoutingRules
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
-from processors.routing.plan import Action, OwnerAction, PoolAction, QueueAction, RoutePlan
-
-#: What an owner action is called in the event and its explanation.
-_OWNER_LABELS = {"owner": "owner", "account_owner": "account owner", "existing_owner": "existing owner"}
-_NO_OWNER = {
-    "account_owner": "the lead matched no CRM account with an owner",
-    "existing_owner": "the lead is not a known CRM lead or contact with an owner",
-    "owner": "no owner named",
-}
-_MAX_SEEN_CHARS = 200
-_json_string = json.encoder.encode_basestring
-
-
-class RoutingRules(Protocol):
-    """A loaded rule set: ``processors.rules`` provides it."""
-
-    @property
-    def version(self) -> str: ...
-
-    def plan(self, lead: Mapping[str, Any]) -> RoutePlan: ...
-
-
-class OwnerDirectory(Protocol):
-    """Who the owners are right now (owner-sync keeps them in Redis; a file in batch mode)."""
-
-    def owners(self) -> Mapping[str, Owner]: ...
+from processors.routing.plan import Action, PoolAction, QueueAction, RoutePlan
+from processors.rules.explain import (
+    OWNER_LABELS,
+    action_label,
+    decision_path,
+    missing_owner,
+    reason_sentence,
+    replayed_path,
+    route_lines,
+    routes_tried,
+)
 
 
 def assignment_id_for(lead_id: str) -> str:
     """One assignment per lead: the id is derived from the lead id, so replays agree."""
     return "as_" + hashlib.sha256(lead_id.encode()).hexdigest()[:24]
-
-
-def action_label(action: Action) -> str:
-    if isinstance(action, QueueAction):
-        return f"queue {action.queue}"
-    if isinstance(action, PoolAction):
-        return f"pool {action.pool} ({action.strategy})"
-    label = _OWNER_LABELS[action.source]
-    return f"{label} {action.owner_id}" if action.owner_id else label
 
 
 class CandidateCache:
@@ -111,22 +90,8 @@ def attempt_for(action: Action, candidates: CandidateCache) -> Attempt:
         )
         return Attempt("pool", action.pool, members, action.strategy, action.balance_by)
     if action.owner_id is None:
-        return Attempt("owner", _OWNER_LABELS[action.source])
-    return Attempt("owner", _OWNER_LABELS[action.source], (candidates.get(action.owner_id),))
-
-
-def _routes_tried(plan: RoutePlan) -> list[RouteTried]:
-    return [
-        {
-            "route": trace.route,
-            "matched": trace.matched,
-            "conditions": [
-                ConditionOutcome(condition=c.description, seen=_seen_text(c.seen), matched=c.matched)
-                for c in trace.conditions
-            ],
-        }
-        for trace in plan.trace
-    ]
+        return Attempt("owner", OWNER_LABELS[action.source])
+    return Attempt("owner", OWNER_LABELS[action.source], (candidates.get(action.owner_id),))
 
 
 class _Memo(dict[Any, Any]):
@@ -143,30 +108,6 @@ class _Memo(dict[Any, Any]):
         return value
 
 
-def _check_text(outcome: ConditionOutcome) -> str:
-    """One condition in the decision path: "<condition>: saw <value> → yes|no"."""
-    seen = outcome["seen"] if outcome["seen"] is not None else "nothing"
-    return f"{outcome['condition']}: saw {seen} → {'yes' if outcome['matched'] else 'no'}"
-
-
-def _seen_text(value: Any) -> str | None:
-    """The value as JSON (short): what a person reads next to the condition."""
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is str:  # most values seen: the same text json.dumps gives, without its set-up
-        text = _json_string(value)
-    elif kind is bool:
-        text = "true" if value else "false"
-    elif kind is int:
-        text = int.__repr__(value)
-    elif (kind is tuple or kind is list) and all(type(item) is str for item in value):
-        text = "[" + ",".join(map(_json_string, value)) + "]"  # territories and segments seen
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
-    return text if len(text) <= _MAX_SEEN_CHARS else text[: _MAX_SEEN_CHARS - 1] + "…"
-
-
 def _plan_body(plan: RoutePlan, actions: Sequence[Action]) -> dict[str, Any]:
     """The plan's part of a decision, but its time: stored with it, so a replay reproduces it exactly."""
     return {
@@ -174,11 +115,8 @@ def _plan_body(plan: RoutePlan, actions: Sequence[Action]) -> dict[str, Any]:
         "channel": plan.channel,
         "rules_version": plan.rules_version,
         "actions": [action_label(action) for action in actions],
-        "missing": [
-            _NO_OWNER[action.source] if isinstance(action, OwnerAction) and action.owner_id is None else None
-            for action in actions
-        ],
-        "routes_tried": _routes_tried(plan),
+        "missing": [missing_owner(action) for action in actions],
+        "routes_tried": routes_tried(plan),
         "territories": list(plan.territories),
         "segments": list(plan.segments),
         "notes": list(plan.notes),
@@ -231,7 +169,7 @@ def plan_part(plan: RoutePlan, actions: Sequence[Action]) -> PlanPart:
 def _new_plan_part(plan: RoutePlan, actions: Sequence[Action]) -> PlanPart:
     body = _plan_body(plan, actions)
     return PlanPart(
-        body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:-1], tuple(_route_lines(body))
+        body, json.dumps(body, ensure_ascii=False, separators=(",", ":"))[:-1], tuple(route_lines(body))
     )
 
 
@@ -281,14 +219,14 @@ def assignment_from(
     route = meta["route"]
     destination_type: Literal["owner", "queue"] = "owner" if result.owner_id else "queue"
     destination = result.owner_id or labels[placed].removeprefix("queue ")
-    path = _decision_path(meta, labels, placed, result, route_lines)
+    path = decision_path(meta, labels, placed, result, route_lines)
     return {
         "assignment_id": assignment_id_for(lead["lead_id"]),
         "lead_id": lead["lead_id"],
         "destination_type": destination_type,
         "destination": destination,
         "channel": meta["channel"],
-        "reason": _reason(route, labels, placed, destination_type, destination, skips, result.sticky),
+        "reason": reason_sentence(route, labels, placed, destination_type, destination, skips, result.sticky),
         "rules_version": meta["rules_version"],
         "decided_at_ms": meta["decided_at_ms"],
         "replayed": result.replayed,
@@ -304,9 +242,6 @@ def assignment_from(
         "lead": lead,
     }
 
-
-#: The replay line every replayed event's decision path ends with.
-REPLAYED_LINE = "replayed: this lead was decided before; the first decision stands"
 
 #: Fields of a first decision's event that a decision rebuilt from it keeps (all but the lead
 #: and the replay flag, which come from the redelivered lead).
@@ -340,7 +275,6 @@ def rebuilt_meta(assignment: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _rebuilt_assignment(lead: Lead, first: Mapping[str, Any]) -> Assignment:
-    path = [line for line in first["decision_path"] if line != REPLAYED_LINE]
     # ``first`` holds the stored event's _REBUILT_FIELDS; with the lead's own fields it is a whole event.
     return cast(
         Assignment,
@@ -348,74 +282,10 @@ def _rebuilt_assignment(lead: Lead, first: Mapping[str, Any]) -> Assignment:
             **first,
             "lead_id": lead["lead_id"],
             "replayed": True,
-            "decision_path": [*path, REPLAYED_LINE],
+            "decision_path": replayed_path(first["decision_path"]),
             "lead": lead,
         },
     )
-
-
-def _route_lines(meta: Mapping[str, Any]) -> list[str]:
-    """The decision path up to the actions: each route tried, the default, the plan's notes."""
-    lines: list[str] = []
-    for tried in meta["routes_tried"]:
-        verdict = "matched" if tried["matched"] else "no match"
-        checks = "; ".join(map(_check_text, tried["conditions"]))
-        lines.append(f"route {tried['route']}: {verdict}" + (f" ({checks})" if checks else ""))
-    if meta["route"] is None:
-        lines.append("no route matched: the rule set's default fallback applies")
-    lines.extend(f"note: {note}" for note in meta.get("notes", []))
-    return lines
-
-
-def _decision_path(
-    meta: Mapping[str, Any],
-    labels: list[str],
-    placed: int,
-    result: AssignResult,
-    route_lines: Sequence[str] | None = None,
-) -> list[str]:
-    path = list(route_lines) if route_lines is not None else _route_lines(meta)
-    for index, label in enumerate(labels[: placed + 1]):
-        step = "action" if index == 0 else f"fallback {index}"
-        missing = meta["missing"][index]
-        skipped = [s for s in result.skips if s.attempt == index]
-        parts = [f"{step}: {label}"]
-        if missing:
-            parts.append(f"not possible: {missing}")
-        parts.extend(f"skipped {s.owner_id}: {s.reason}" for s in skipped)
-        if index == placed:
-            chosen = result.owner_id or label
-            parts.append(f"chose {chosen}" + (" (new-logo stickiness)" if result.sticky else ""))
-        elif not missing and not skipped:
-            parts.append("no one could take the lead")
-        path.append(" — ".join(parts))
-    if result.replayed:
-        path.append(REPLAYED_LINE)
-    return path
-
-
-def _reason(
-    route: str | None,
-    labels: list[str],
-    placed: int,
-    destination_type: str,
-    destination: str,
-    skips: list[OwnerSkip],
-    sticky: bool,
-) -> str:
-    where = f"Route '{route}'" if route else "No route matched, so the default"
-    target = f"owner {destination}" if destination_type == "owner" else f"queue {destination}"
-    via = labels[placed]
-    sentence = f"{where} sent the lead to {target} via {via}"
-    if sticky:
-        sentence += ", who already works this new company"
-    if placed:
-        sentence += f" after {placed} action{'s' if placed > 1 else ''} before it could not place it"
-    if skips:
-        first = f"{skips[0]['owner_id']}: {skips[0]['reason']}"
-        more = ", …" if len(skips) > 1 else ""
-        sentence += f"; {len(skips)} owner{'s' if len(skips) > 1 else ''} skipped ({first}{more})"
-    return sentence + "."
 
 
 def expected_shares(request: AssignRequest, result: AssignResult) -> dict[str, float]:
@@ -471,13 +341,3 @@ def assign_many(
         else assignment_from(lead, meta, result, part.route_lines)
         for lead, (_, meta, part), result in zip(leads, planned, results, strict=True)
     ]
-
-
-class StaticOwners:
-    """An :class:`OwnerDirectory` over a fixed set (batch mode, simulation, tests)."""
-
-    def __init__(self, owners: Mapping[str, Owner] | Sequence[Owner] = ()) -> None:
-        self._owners = dict(owners) if isinstance(owners, Mapping) else {o.id: o for o in owners}
-
-    def owners(self) -> Mapping[str, Owner]:
-        return self._owners

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from processors.assign import OwnerDirectory, RoutingRules, assign_many
+from processors.assign import assign_many
 from processors.crm.matcher import Matcher, match_leads
 from processors.enrichment.enricher import Enricher
 from processors.intake import DEFAULT_MAX_CUSTOM_BYTES, capped_custom
 from processors.lead import new_lead, stamped
 from processors.models import Assignment, Lead, RawLead
 from processors.normalize import CUSTOM_TRUNCATED, lead_id_for, normalize_lead
-from processors.ports import Clock, CrmMirror
+from processors.ports import Clock, CrmMirror, OwnerDirectory, RoutingRules
 from processors.routing.ledger import AssignmentLedger
 from processors.segmentation import Segmenter
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from processors.crm.models import Candidates, MatchQuery, RecordKind
 from processors.enrichment.models import Lookup
+from processors.owners.models import Owner
+from processors.routing.plan import RoutePlan
 
 
 class Clock(Protocol):
@@ -85,3 +87,18 @@ class CrmMirrorWriter(Protocol):
     def upsert(self, kind: RecordKind, record: Any) -> None: ...
 
     def delete(self, kind: RecordKind, record_id: str) -> None: ...
+
+
+class RoutingRules(Protocol):
+    """A loaded rule set: ``processors.rules`` provides it."""
+
+    @property
+    def version(self) -> str: ...
+
+    def plan(self, lead: Mapping[str, Any]) -> RoutePlan: ...
+
+
+class OwnerDirectory(Protocol):
+    """Who the owners are right now (owner-sync keeps them in Redis; a file in batch mode)."""
+
+    def owners(self) -> Mapping[str, Owner]: ...

@@ -3,7 +3,8 @@
 ``load_rules(text, source)`` compiles a rule file (or raises ``ConfigError`` with
 file:line and a fix); ``RuleSet.plan(lead)`` returns the lead's
 :class:`~processors.routing.plan.RoutePlan`; ``check_rules`` lists every problem;
-``explain_lines`` renders a plan's decision path. See docs/rules.md.
+``explain_lines`` and ``explain_tree`` render a plan for a person; ``processors.rules.explain``
+also words each assignment's reason and decision path. See docs/rules.md.
 """
 
 from __future__ import annotations

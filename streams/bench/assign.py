@@ -38,8 +38,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from processors.assign import CandidateCache, StaticOwners, request_for
+from processors.assign import CandidateCache, request_for
 from processors.intake import raw_lead_from_json
+from processors.owners.memory import StaticOwners
 from processors.ports import SystemClock
 from processors.routing.memory_ledger import InMemoryLedger
 from streams import wiring

@@ -13,8 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from processors.assign import StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
+from processors.owners.memory import StaticOwners
 from processors.ports import SystemClock
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.demo.synthetic import generate

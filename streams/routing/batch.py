@@ -23,14 +23,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from processors.assign import OwnerDirectory, StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.errors import InvalidLead
 from processors.intake import parse_json, raw_lead_from_json
 from processors.models import Assignment
+from processors.owners.memory import StaticOwners
 from processors.pipeline import Router, route_raw_lead
-from processors.ports import CrmMirror, SystemClock
+from processors.ports import CrmMirror, OwnerDirectory, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from streams import wiring

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from processors.assign import StaticOwners
 from processors.config import ConfigError
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
 from processors.owners.loader import parse_owners
+from processors.owners.memory import StaticOwners
 from processors.owners.models import Owner
 from processors.pipeline import Router
 from processors.ports import Clock, CrmMirror, SystemClock

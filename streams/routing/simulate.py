@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processors.assign import StaticOwners, assign_many
+from processors.assign import assign_many
 from processors.errors import InvalidLead
 from processors.intake import raw_lead_from_json
 from processors.models import Assignment, Lead
+from processors.owners.memory import StaticOwners
 from processors.owners.models import Owner
 from processors.pipeline import Router, enrich_stage, normalize_stage, route_leads
 from processors.routing.memory_ledger import InMemoryLedger

@@ -23,11 +23,11 @@ from typing import Any
 
 import fastavro
 
-from processors.assign import OwnerDirectory, assign_many, expected_shares
+from processors.assign import assign_many, expected_shares
 from processors.errors import InvalidLead
 from processors.lead import stamped
 from processors.models import Assignment, Lead
-from processors.ports import Clock, SystemClock
+from processors.ports import Clock, OwnerDirectory, SystemClock
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult
 from processors.routing.recount import Recount
 from streams import metrics, topics, wiring

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 
-from processors.assign import StaticOwners
 from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
+from processors.owners.memory import StaticOwners
 from processors.owners.models import Owner
 from processors.pipeline import Router
 from processors.ports import Clock, CrmMirror

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.assign import REPLAYED_LINE, assignment_from, rebuilt_meta
+from processors.assign import assignment_from, rebuilt_meta
 from processors.pipeline import route_raw_lead
 from processors.ports import FrozenClock
 from processors.routing.ledger import AssignResult
+from processors.rules.explain import REPLAYED_LINE
 from tests.support.builders import router
 
 

@@ -1,4 +1,4 @@
-"""Routes, groups, actions, channels, stickiness, versions and explanations."""
+"""Routes, groups, actions, channels, stickiness and versions (explanations: test_explain.py)."""
 
 # ruff: noqa: E501 - rule-file fixtures read best as one YAML line each
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from processors.routing.plan import OwnerAction, PoolAction, PoolMember, QueueAction
-from processors.rules import explain_lines, explain_tree, load_rules
+from processors.rules import load_rules
 from processors.rules.ruleset import NO_ROUTE_NOTE
 
 
@@ -275,60 +275,6 @@ def test_version_is_stable_and_ignores_comments_and_layout() -> None:
     assert _rules(routes, reformatted).version == first
     assert _rules(routes.replace("q}", "other}")).version != first
     assert _rules(routes).plan(_lead()).rules_version == first
-
-
-# --- explanation -------------------------------------------------------------------------------------
-
-
-def test_explain_lines() -> None:
-    rules = _rules(
-        "  - name: disqualify\n    when: {any: [{field: enrichment.email_is_disposable, equals: true},"
-        " {field: enrichment.seniority, equals: intern}]}\n    channel: disqualified\n    assign: {queue: disqualified}\n"
-        "  - group: accounts\n    when: {exists: crm.account.id}\n    routes:\n"
-        "      - name: strategic\n        when: {field: crm.account.tier, equals: strategic}\n        assign: {account_owner: true}\n"
-        "  - name: catch-all\n    assign: {pool: emea}\n"
-    )
-    plan = rules.plan(
-        _lead(
-            enrichment={"email_is_disposable": False, "seniority": "vp"},
-            crm={"account": {"id": "a1", "tier": "gold"}},
-        )
-    )
-    assert explain_lines(plan) == [
-        "route 'disqualify': no (enrichment.email_is_disposable equals true: saw false → no; "
-        "enrichment.seniority equals intern: saw vp → no)",
-        "group 'accounts': yes (crm.account.id exists: saw a1 → yes)",
-        "route 'accounts / strategic': no (crm.account.tier equals strategic: saw gold → no)",
-        "group 'accounts': no route inside matched, continuing after it",
-        "route 'catch-all': yes (no conditions)",
-        "→ route 'catch-all' on channel sales: pool emea (round_robin, 2 members, skills german), then queue unassigned",
-    ]
-
-
-def test_explain_lines_when_nothing_matches_and_with_facts() -> None:
-    head = BASE + "territories:\n  dach: {countries: [DE]}\nstickiness: {new_logo_window: 1d}\n"
-    rules = _rules(
-        "  - name: a\n    when: {field: segment.size_band, equals: smb}\n    assign: {queue: q}\n", head
-    )
-    lines = explain_lines(
-        rules.plan(_lead(normalized={"country_code": "DE"}, enrichment={"company_domain": "x.de"}))
-    )
-    assert lines[0] == "lead is in territories dach"
-    assert lines[-2] == "→ no route matched; defaults: channel sales: queue unassigned"
-    assert lines[-1] == "new-logo stickiness on x.de for 86400s"
-
-
-def test_explain_tree_nests_groups() -> None:
-    rules = _rules(
-        "  - group: g\n    routes:\n      - name: a\n        when: {exists: crm.account.id}\n        assign: {queue: q}\n"
-        "      - group: h\n        routes:\n          - name: b\n            assign: {queue: q2}\n"
-    )
-    tree = explain_tree(rules.plan(_lead()))
-    assert [(n.name, n.kind, n.matched) for n in tree] == [("g", "group", True)]
-    assert [(n.name, n.kind) for n in tree[0].children] == [("a", "route"), ("h", "group")]
-    (b,) = tree[0].children[1].children
-    assert (b.full_name, b.chosen) == ("g / h / b", True)
-    assert tree[0].children[0].conditions == ("crm.account.id exists: saw nothing → no",)
 
 
 def test_plan_is_deterministic_and_leaves_the_lead_alone() -> None:

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from processors.assign import StaticOwners, assign_many
+from processors.assign import assign_many
 from processors.crm.matcher import Matcher
 from processors.crm.memory import InMemoryCrmMirror
 from processors.intake import raw_lead_from_json
 from processors.lead import stamped
 from processors.models import Lead
+from processors.owners.memory import StaticOwners
 from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from processors.assign import StaticOwners
 from processors.crm.memory import InMemoryCrmMirror
 from processors.errors import DLQ_CODES
+from processors.owners.memory import StaticOwners
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.crm.synthetic import generate_crm

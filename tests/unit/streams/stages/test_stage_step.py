@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from processors.assign import StaticOwners
 from processors.errors import DependencyUnavailable
+from processors.owners.memory import StaticOwners
 from processors.ports import FrozenClock
 from processors.routing.memory_ledger import InMemoryLedger
 from streams.dlq import DEAD_LETTER
