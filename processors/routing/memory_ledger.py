@@ -38,6 +38,10 @@ hours) — not a cap, a missing skill or an unknown owner.
   effective load among the eligible members, minus N (a stored offset). A
   member back after a morning away therefore rejoins level with the least
   loaded and takes at most N leads ahead of the rotation, never 30.
+  Newcomers likewise: an eligible member the pool has not weighed yet in its
+  owner-local day (just added to the pool, or its day has just begun) starts
+  at the minimum effective load among the members it has weighed today,
+  minus N; on a pool's first placement of the day nobody is lifted.
 * round_robin and weighted cannot surge by construction; with N > 0 every
   placement that skips an unavailable member gives it a turn credit, at most
   N in store. An eligible member holding credit is chosen first (least
@@ -209,6 +213,8 @@ class InMemoryLedger:
         winner = self._sticky_member(request, eligible)
         sticky = winner is not None
         loads = {c.owner_id: self._load(c, attempt.balance_by, standing[c.owner_id]) for c in eligible}
+        if strategy == "load_balanced":
+            self._level_newcomers(eligible, standing, loads, credit)
         if strategy == "weighted":
             for c in eligible:
                 standing[c.owner_id].current += units[c.owner_id]
@@ -249,6 +255,28 @@ class InMemoryLedger:
         if request.sticky_key and request.sticky_ttl_s > 0:
             self._sticky[request.sticky_key] = (winner.owner_id, request.now_ms + request.sticky_ttl_s * 1000)
         return winner, sticky
+
+    @staticmethod
+    def _level_newcomers(
+        eligible: list[Candidate], standing: dict[str, _Member], loads: dict[str, int], credit: int
+    ) -> None:
+        """Members this pool has not weighed yet today start level with the least loaded, minus N.
+
+        An owner added to the pool (or whose day has just begun) would otherwise
+        be the least loaded by a day's worth of leads and take them all in a row.
+        The offset's day doubles as the mark that the pool has weighed a member today.
+        """
+        known = [loads[c.owner_id] for c in eligible if standing[c.owner_id].offset_day == c.day_bucket]
+        floor = min(known) - credit if known else None
+        for c in eligible:
+            member = standing[c.owner_id]
+            if member.offset_day == c.day_bucket:
+                continue
+            load = loads[c.owner_id]
+            member.offset_day, member.offset = c.day_bucket, 0
+            if floor is not None and load < floor:
+                member.offset = floor - load
+                loads[c.owner_id] = floor
 
     def _sticky_member(self, request: AssignRequest, eligible: list[Candidate]) -> Candidate | None:
         if not request.sticky_key:

@@ -189,9 +189,25 @@ local function place(att, cands, eligible, skey, sttl, credit, utc_day)
   local was_sticky = chosen ~= nil
   local loads = {}
   if strategy == 'load_balanced' then
+    -- Members not weighed yet in their day (new to the pool, or their day just began) start
+    -- level with the least loaded of those weighed, minus the credit; the offset's day marks it.
+    local known = nil
     for _, j in ipairs(eligible) do
       local id = cands[j][1]
       loads[j] = load(cands[j], owners[id], balance_by, m[id])
+      if m[id].fb == cands[j][7] and (known == nil or loads[j] < known) then known = loads[j] end
+    end
+    for _, j in ipairs(eligible) do
+      local c = cands[j]
+      local r = m[c[1]]
+      if r.fb ~= c[7] then
+        r.fb, r.f = c[7], 0
+        if known ~= nil and loads[j] < known - credit then
+          r.f = known - credit - loads[j]
+          loads[j] = known - credit
+        end
+        touch(p, c[1])
+      end
     end
   elseif strategy == 'weighted' then
     for _, j in ipairs(eligible) do

@@ -161,6 +161,48 @@ def scenario_returning_owner_no_surge_by_default(ledger: Any, p: str) -> None:
     assert 9 <= back.count(f"{p}c") <= 11 and back[:3].count(f"{p}c") <= 1
 
 
+def scenario_newcomer_joins_level_not_a_day_behind(ledger: Any, p: str) -> None:
+    """A and B have had 5 leads each today; C joins the pool: the next 6 split 2/2/2."""
+    a, b, c = f"{p}a", f"{p}b", f"{p}c"
+    owners_of(ledger, [request(pool(p, [cand(a), cand(b)], "load_balanced")) for _ in range(10)])
+    joined = owners_of(
+        ledger, [request(pool(p, [cand(a), cand(b), cand(c)], "load_balanced")) for _ in range(6)]
+    )
+    assert Counter(joined) == {a: 2, b: 2, c: 2}
+    # the same by open load: a newcomer with no open leads does not take the next ten in a row
+    x, y, z = f"{p}x", f"{p}y", f"{p}z"
+    pair = [cand(x, open_load=10), cand(y, open_load=10)]
+    owners_of(ledger, [request(pool(f"{p}-open", pair, "load_balanced", balance_by="open_load"))])
+    trio = [*pair, cand(z, open_load=0)]
+    later = owners_of(
+        ledger, [request(pool(f"{p}-open", trio, "load_balanced", balance_by="open_load")) for _ in range(6)]
+    )
+    assert later.count(z) <= 3 and later[:2] != [z, z]
+
+
+def scenario_newcomer_credit_is_the_returning_credit(ledger: Any, p: str) -> None:
+    a, b, c = f"{p}a", f"{p}b", f"{p}c"
+    credit = {"returning_owner_credit": 2}
+    owners_of(ledger, [request(pool(p, [cand(a), cand(b)], "load_balanced"), **credit) for _ in range(10)])
+    joined = owners_of(
+        ledger, [request(pool(p, [cand(a), cand(b), cand(c)], "load_balanced"), **credit) for _ in range(9)]
+    )
+    counts = Counter(joined)
+    # two leads of credit first, then level: a third of the remaining seven, rounded either way
+    assert joined[:2] == [c, c] and 2 + 2 <= counts[c] <= 2 + 3 and abs(counts[a] - counts[b]) <= 1
+
+
+def scenario_a_new_day_levels_whoever_starts_it_late(ledger: Any, p: str) -> None:
+    """An owner whose day begins (another time zone) while the pool's others are mid-day joins level."""
+    a, b = f"{p}a", f"{p}b"
+    owners_of(ledger, [request(pool(p, [cand(a), cand(b)], "load_balanced")) for _ in range(6)])
+    tomorrow = {"day_bucket": "2026-11-26", "hour_bucket": "2026-11-26T00"}
+    next_leads = owners_of(
+        ledger, [request(pool(p, [cand(a), cand(b, **tomorrow)], "load_balanced")) for _ in range(4)]
+    )
+    assert Counter(next_leads) == {a: 2, b: 2}
+
+
 def scenario_returning_owner_credit_is_bounded(ledger: Any, p: str) -> None:
     ids = [f"{p}a", f"{p}b", f"{p}c"]
     away = [cand(f"{p}a"), cand(f"{p}b"), cand(f"{p}c", skip="out of office until tomorrow")]
