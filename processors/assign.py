@@ -18,6 +18,14 @@ Four steps per batch of leads (:func:`assign_many`):
    replay read the same. Its words (reason, decision path, routes tried) come
    from :mod:`processors.rules.explain`.
 
+Duplicates (:mod:`processors.routing.duplicates`): before planning, each lead's
+identities are looked up in the ledger; a lead repeating a recently routed one
+is planned with a ``duplicate`` section (the rules can test it; by default the
+first lead's owner is tried first). A lead sharing an identity with an earlier
+lead of the same batch waits for that lead's decision (a later ledger call in
+the same batch), and a lead the ledger finds repeating one recorded since it
+was planned (another worker's) is planned again as its duplicate.
+
 Leads that take the same plan share its part (:func:`plan_part`, a bounded cache
 keyed by the plan): routing has few outcomes, and building the explanation, its
 JSON and the decision path's route lines per lead cost the assign stage 1.16-1.46x
@@ -39,12 +47,14 @@ from processors.models import Assignment, Lead, OwnerSkip
 from processors.owners.availability import candidate_for, unknown_candidate
 from processors.owners.models import Owner
 from processors.ports import Clock, OwnerDirectory, RoutingRules
+from processors.routing.duplicates import FirstLead, identities, later_in_batch
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
 from processors.routing.plan import Action, PoolAction, QueueAction, RoutePlan
 from processors.rules.explain import (
     OWNER_LABELS,
     action_label,
     decision_path,
+    duplicate_line,
     missing_owner,
     reason_sentence,
     replayed_path,
@@ -179,8 +189,25 @@ def request_for(
     return _request_and_meta(lead, plan, candidates, now_ms, last_resort_queue)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """What the duplicate check knows of one lead: its identities and the lead it repeats."""
+
+    keys: tuple[str, ...] = ()
+    ttl_s: int = 0
+    first: FirstLead | None = None
+
+
+_NO_IDENTITY = _Identity()
+
+
 def _request_and_meta(
-    lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
+    lead: Lead,
+    plan: RoutePlan,
+    candidates: CandidateCache,
+    now_ms: int,
+    last_resort_queue: str,
+    identity: _Identity = _NO_IDENTITY,
 ) -> tuple[AssignRequest, dict[str, Any], PlanPart]:
     actions: list[Action] = list(plan.actions)
     if not actions or not isinstance(actions[-1], QueueAction):
@@ -189,6 +216,10 @@ def _request_and_meta(
         actions.append(QueueAction(last_resort_queue))
     part = plan_part(plan, actions)
     meta, meta_json = part.meta(now_ms)
+    if identity.first is not None:
+        section = identity.first.section()
+        meta["duplicate_of"] = section
+        meta_json = meta_json[:-1] + ',"duplicate_of":' + json.dumps(section, ensure_ascii=False) + "}"
     request = AssignRequest(
         lead_id=lead["lead_id"],
         attempts=tuple(attempt_for(action, candidates) for action in actions),
@@ -197,6 +228,9 @@ def _request_and_meta(
         sticky_key=plan.sticky_key,
         sticky_ttl_s=plan.sticky_window_s,
         returning_owner_credit=plan.returning_owner_credit,
+        identities=identity.keys,
+        identity_ttl_s=identity.ttl_s,
+        duplicate_of=identity.first.lead_id if identity.first is not None else None,
     )
     return request, meta, part
 
@@ -220,13 +254,19 @@ def assignment_from(
     destination_type: Literal["owner", "queue"] = "owner" if result.owner_id else "queue"
     destination = result.owner_id or labels[placed].removeprefix("queue ")
     path = decision_path(meta, labels, placed, result, route_lines)
+    reason = reason_sentence(route, labels, placed, destination_type, destination, skips, result.sticky)
+    duplicate = meta.get("duplicate_of")
+    if duplicate is not None:
+        repeats = duplicate_line(duplicate)
+        path = [repeats, *path]
+        reason = f"{reason} It {repeats}."
     return {
         "assignment_id": assignment_id_for(lead["lead_id"]),
         "lead_id": lead["lead_id"],
         "destination_type": destination_type,
         "destination": destination,
         "channel": meta["channel"],
-        "reason": reason_sentence(route, labels, placed, destination_type, destination, skips, result.sticky),
+        "reason": reason,
         "rules_version": meta["rules_version"],
         "decided_at_ms": meta["decided_at_ms"],
         "replayed": result.replayed,
@@ -239,6 +279,8 @@ def assignment_from(
         "territories": meta["territories"],
         "segments": meta["segments"],
         "sticky": result.sticky,
+        "is_duplicate": "duplicate_of" in meta,
+        "duplicate_of": meta.get("duplicate_of"),
         "lead": lead,
     }
 
@@ -262,6 +304,8 @@ _REBUILT_FIELDS = (
     "territories",
     "segments",
     "sticky",
+    "is_duplicate",
+    "duplicate_of",
 )
 
 
@@ -317,27 +361,78 @@ def assign_many(
     clock: Clock,
     last_resort_queue: str,
     on_decided: Callable[[AssignRequest, AssignResult], None] | None = None,
+    duplicate_window_s: int = 0,
 ) -> list[Assignment]:
-    """Decide every lead of a batch with one ledger call.
+    """Decide every lead of a batch, in one ledger call unless it repeats a person.
 
     ``on_decided`` sees each request with its result (the stage turns them into
-    fairness metrics).
+    fairness metrics). ``duplicate_window_s`` > 0 turns the duplicate check on:
+    a lead repeats a lead routed that recently with the same e-mail, phone, or
+    name and company.
     """
     if not leads:
         return []
     now_ms = clock.now_ms()
     candidates = CandidateCache(owners.owners(), now_ms)
-    planned = [
-        _request_and_meta(lead, rules.plan(lead), candidates, now_ms, last_resort_queue) for lead in leads
+    known = [
+        _Identity(identities(lead), duplicate_window_s) if duplicate_window_s > 0 else _NO_IDENTITY
+        for lead in leads
     ]
-    results = ledger.assign_many([request for request, _, _ in planned])
-    if on_decided is not None:
-        for (request, _, _), result in zip(planned, results, strict=True):
-            on_decided(request, result)
-    # A first decision's stored meta is the one just built; a replay's is the first decision's.
-    return [
-        assignment_from(lead, json.loads(result.meta), result)
-        if result.replayed
-        else assignment_from(lead, meta, result, part.route_lines)
-        for lead, (_, meta, part), result in zip(leads, planned, results, strict=True)
-    ]
+    if any(item.keys for item in known):
+        _look_up(ledger, leads, known, range(len(leads)), now_ms)
+    events: list[Assignment | None] = [None] * len(leads)
+    pending = list(range(len(leads)))
+    for _ in range(2 * len(leads) + 1):  # each round decides or re-plans at least its first lead
+        if not pending:
+            break
+        waits = later_in_batch([(leads[i]["lead_id"], known[i].keys) for i in pending])
+        now, later = (
+            [i for i, w in zip(pending, waits, strict=True) if not w],
+            [i for i, w in zip(pending, waits, strict=True) if w],
+        )
+        planned = [
+            _request_and_meta(
+                _with_duplicate(leads[i], known[i]),
+                rules.plan(_with_duplicate(leads[i], known[i])),
+                candidates,
+                now_ms,
+                last_resort_queue,
+                known[i],
+            )
+            for i in now
+        ]
+        results = ledger.assign_many([request for request, _, _ in planned])
+        again: list[int] = []
+        for i, (request, meta, part), result in zip(now, planned, results, strict=True):
+            if result.unplanned_duplicate is not None:
+                known[i] = _Identity(known[i].keys, known[i].ttl_s, result.unplanned_duplicate)
+                again.append(i)
+                continue
+            if on_decided is not None:
+                on_decided(request, result)
+            # A first decision's stored meta is the one just built; a replay's is the first decision's.
+            events[i] = (
+                assignment_from(leads[i], json.loads(result.meta), result)
+                if result.replayed
+                else assignment_from(leads[i], meta, result, part.route_lines)
+            )
+        if later:
+            _look_up(ledger, leads, known, later, now_ms)
+        pending = sorted(again + later)
+    if pending:
+        raise RuntimeError(f"the ledger kept refusing {len(pending)} duplicate leads; this is a bug")
+    return [event for event in events if event is not None]
+
+
+def _with_duplicate(lead: Lead, identity: _Identity) -> Lead:
+    if identity.first is None:
+        return lead
+    return cast(Lead, {**lead, "duplicate": identity.first.section()})
+
+
+def _look_up(
+    ledger: AssignmentLedger, leads: Sequence[Lead], known: list[_Identity], which: Sequence[int], now_ms: int
+) -> None:
+    found = ledger.first_leads([(leads[i]["lead_id"], known[i].keys) for i in which], now_ms)
+    for i, first in zip(which, found, strict=True):
+        known[i] = _Identity(known[i].keys, known[i].ttl_s, first)

@@ -127,6 +127,15 @@ class RouteTried(TypedDict):
     conditions: list[ConditionOutcome]
 
 
+class DuplicateOf(TypedDict):
+    """The first lead a duplicate repeats (see processors/routing/duplicates.py)."""
+
+    lead_id: str
+    matched_on: str  # email | phone | name_company
+    owner_id: str | None
+    routed_at_ms: int
+
+
 class Assignment(TypedDict):
     """The routing decision published on ``leads.assigned`` and ``leads.assigned.<channel>``."""
 
@@ -148,4 +157,6 @@ class Assignment(TypedDict):
     territories: list[str]
     segments: list[str]
     sticky: bool
+    is_duplicate: bool
+    duplicate_of: DuplicateOf | None
     lead: Lead

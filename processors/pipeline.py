@@ -71,6 +71,7 @@ def assign_stage(
     ledger: AssignmentLedger,
     clock: Clock,
     last_resort_queue: str,
+    duplicate_window_s: int = 0,
 ) -> list[Assignment]:
     now = clock.now_ms()
     return assign_many(
@@ -80,6 +81,7 @@ def assign_stage(
         ledger=ledger,
         clock=clock,
         last_resort_queue=last_resort_queue,
+        duplicate_window_s=duplicate_window_s,
     )
 
 
@@ -97,6 +99,7 @@ class Router:
     segmenter: Segmenter
     last_resort_queue: str = "unassigned"
     max_custom_bytes: int = DEFAULT_MAX_CUSTOM_BYTES
+    duplicate_window_s: int = 0  # 0: no duplicate check (see processors/routing/duplicates.py)
 
 
 def route_leads(leads: Sequence[Lead], *, router: Router) -> list[Assignment]:
@@ -111,6 +114,7 @@ def route_leads(leads: Sequence[Lead], *, router: Router) -> list[Assignment]:
         ledger=router.ledger,
         clock=clock,
         last_resort_queue=router.last_resort_queue,
+        duplicate_window_s=router.duplicate_window_s,
     )
 
 

@@ -245,6 +245,12 @@ class Settings:
         "LEADROUTE_ASSIGNMENT_TTL_DAYS",
         "How long a lead's decision is remembered so a replay gets the same one.",
     )
+    duplicate_window_days: int = _setting(
+        30,
+        "LEADROUTE_DUPLICATE_WINDOW_DAYS",
+        "A lead with the e-mail, phone, or name and company of a lead routed this many days ago or "
+        "less is its duplicate (docs/assignment.md); 0 turns the check off.",
+    )
     regions_file: str | None = _setting(
         None,
         "LEADROUTE_REGIONS_FILE",

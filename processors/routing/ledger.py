@@ -22,7 +22,14 @@ ledger then decides atomically across every assign worker, in one step per lead:
    (or the lowest open load), ties by least recently assigned;
 5. caps count per owner in the owner's own hour and day buckets; the fairness
    ledger counts assigned today / this week and the expected share (the member's
-   weight over the eligible members' total weight, for every pool placement).
+   weight over the eligible members' total weight, for every pool placement);
+6. duplicates (``processors/routing/duplicates.py``): a lead with ``identities``
+   that was planned as first (``duplicate_of`` None) but shares one with a lead
+   recorded since is not decided: the result's ``unplanned_duplicate`` names
+   that lead, and the caller plans it again as its duplicate. A lead decided as
+   first records itself (id, owner, time) against each identity not yet held,
+   for ``identity_ttl_s``; a duplicate records nothing. A lead's own records
+   never make it a duplicate of itself.
 
 ``InMemoryLedger`` (batch mode, simulation, tests) and the Redis ledger (Lua)
 implement exactly these semantics; one conformance suite runs against both.
@@ -33,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from processors.routing.duplicates import FirstLead
 
 AttemptKind = Literal["owner", "pool", "queue"]
 
@@ -70,6 +79,11 @@ class AssignRequest:
     sticky_key: str | None = None
     sticky_ttl_s: int = 0
     returning_owner_credit: int = 0
+    #: ``kind:digest`` strings (``duplicates.identities``), strongest first; () = no duplicate check.
+    identities: tuple[str, ...] = ()
+    identity_ttl_s: int = 0
+    #: The first lead this one was planned as a duplicate of, or None when planned as first.
+    duplicate_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +101,17 @@ class AssignResult:
     skips: tuple[Skip, ...]
     sticky: bool  # the sticky new-logo owner was chosen
     meta: str  # the meta stored with the first decision
+    #: Set when the lead was not decided: it repeats this lead, recorded after it was planned.
+    unplanned_duplicate: FirstLead | None = None
 
 
 class AssignmentLedger(Protocol):
     """Decides a batch of leads; one atomic step per lead, in order."""
 
     def assign_many(self, requests: Sequence[AssignRequest]) -> list[AssignResult]: ...
+
+    def first_leads(
+        self, leads: Sequence[tuple[str, tuple[str, ...]]], now_ms: int
+    ) -> list[FirstLead | None]:
+        """Per (lead id, identities): the other lead recorded with the strongest identity held, if any."""
+        ...

@@ -55,6 +55,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from processors.routing.duplicates import FirstLead, first_lead_from, record_text
 from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Candidate, Skip
 
 #: Expected shares are counted in nano-leads (integers), so both ledgers add exactly the same
@@ -123,22 +124,65 @@ def _count(value: tuple[str, int], bucket: str) -> int:
 
 
 class InMemoryLedger:
-    """An :class:`~processors.routing.ledger.AssignmentLedger` for one process (no TTLs)."""
+    """An :class:`~processors.routing.ledger.AssignmentLedger` for one process (decisions never expire)."""
 
     def __init__(self) -> None:
         self._decisions: dict[str, AssignResult] = {}
         self._owners: dict[str, _OwnerCounts] = {}
         self._pools: dict[str, dict[str, _Member]] = {}
         self._sticky: dict[str, tuple[str, int]] = {}  # key → (owner, expires at now_ms)
+        self._identities: dict[str, tuple[str, int]] = {}  # identity → (record_text, expires at now_ms)
         self._seq = 0
 
     def assign_many(self, requests: Sequence[AssignRequest]) -> list[AssignResult]:
         return [self.assign(request) for request in requests]
 
+    def first_leads(
+        self, leads: Sequence[tuple[str, tuple[str, ...]]], now_ms: int
+    ) -> list[FirstLead | None]:
+        return [self._first_lead(lead_id, keys, now_ms) for lead_id, keys in leads]
+
+    def _first_lead(self, lead_id: str, keys: Sequence[str], now_ms: int) -> FirstLead | None:
+        for key in keys:
+            held = self._identities.get(key)
+            if held is None or held[1] <= now_ms:
+                continue
+            found = first_lead_from(key, held[0])
+            if found.lead_id != lead_id:
+                return found
+        return None
+
     def assign(self, request: AssignRequest) -> AssignResult:
         earlier = self._decisions.get(request.lead_id)
         if earlier is not None:
             return replace(earlier, replayed=True)
+        found = None
+        if request.identities:
+            found = self._first_lead(request.lead_id, request.identities, request.now_ms)
+            if found is not None and found.lead_id != request.duplicate_of:
+                return AssignResult(False, None, None, (), False, request.meta, unplanned_duplicate=found)
+        result = self._decide(request)
+        self._decisions[request.lead_id] = result
+        if request.identities and request.identity_ttl_s > 0:
+            self._record(request, result, found)
+        return result
+
+    def _record(self, request: AssignRequest, result: AssignResult, found: FirstLead | None) -> None:
+        """A first lead records itself against each identity not held; a duplicate lends the first
+        lead's record to the identities only it has, so a third lead sharing just those finds the first."""
+        if request.duplicate_of is None:
+            record = record_text(request.lead_id, result.owner_id, request.now_ms)
+        elif found is not None:
+            record = record_text(found.lead_id, found.owner_id, found.routed_at_ms)
+        else:
+            return  # planned as a duplicate, but the first lead's records expired since
+        expires = request.now_ms + request.identity_ttl_s * 1000
+        for key in request.identities:
+            held = self._identities.get(key)
+            if held is None or held[1] <= request.now_ms:
+                self._identities[key] = (record, expires)
+
+    def _decide(self, request: AssignRequest) -> AssignResult:
         skips: list[Skip] = []
         result = AssignResult(False, None, None, (), False, request.meta)
         for index, attempt in enumerate(request.attempts):
@@ -157,7 +201,6 @@ class InMemoryLedger:
             break
         else:
             result = AssignResult(False, None, None, tuple(skips), False, request.meta)
-        self._decisions[request.lead_id] = result
         return result
 
     def _state(self, owner_id: str) -> _OwnerCounts:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 Strategy = Literal["round_robin", "weighted", "load_balanced"]
 BalanceBy = Literal["assignments_today", "open_load"]
-OwnerSource = Literal["owner", "account_owner", "existing_owner"]
+OwnerSource = Literal["owner", "account_owner", "existing_owner", "first_lead_owner"]
 
 
 @dataclass(frozen=True, slots=True)

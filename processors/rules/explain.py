@@ -37,8 +37,14 @@ from processors.routing.plan import (
 from processors.rules.values import show
 
 #: What an owner action is called: in the event, in both renderings and as the ledger's attempt name.
-OWNER_LABELS = {"owner": "owner", "account_owner": "account owner", "existing_owner": "existing owner"}
+OWNER_LABELS = {
+    "owner": "owner",
+    "account_owner": "account owner",
+    "existing_owner": "existing owner",
+    "first_lead_owner": "first lead's owner",
+}
 _NO_OWNER = {
+    "first_lead_owner": "the lead this one repeats went to a queue",
     "account_owner": "the lead matched no CRM account with an owner",
     "existing_owner": "the lead is not a known CRM lead or contact with an owner",
     "owner": "no owner named",
@@ -60,6 +66,16 @@ def action_label(action: Action) -> str:
         return f"pool {action.pool} ({action.strategy})"
     label = OWNER_LABELS[action.source]
     return f"{label} {action.owner_id}" if action.owner_id else label
+
+
+#: How a duplicate's match is said: "repeats lead l-1 (same e-mail)".
+_MATCHED_ON = {"email": "e-mail", "phone": "phone", "name_company": "name and company"}
+
+
+def duplicate_line(duplicate: Mapping[str, Any]) -> str:
+    """The decision path's first line for a duplicate, naming the lead it repeats and why."""
+    matched = _MATCHED_ON.get(duplicate["matched_on"], duplicate["matched_on"])
+    return f"repeats lead {duplicate['lead_id']} (same {matched}), routed within the duplicate window"
 
 
 def missing_owner(action: Action) -> str | None:

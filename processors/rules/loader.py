@@ -48,6 +48,7 @@ class Compiled:
     default_steps: tuple[Step, ...] = ()
     sticky_window_s: int = 0
     returning_owner_credit: int = 0
+    follow_first_owner: bool = True
     territories: list[tuple[Territory, Path]] = field(default_factory=list)
     segments: dict[str, Condition] = field(default_factory=dict)
     segment_order: list[str] = field(default_factory=list)  # evaluation order: references first
@@ -136,6 +137,8 @@ class _Compiler:
         out.name = data.get("name") if isinstance(data.get("name"), str) else None
         if not self.bad.under(("stickiness",)):
             out.sticky_window_s = durations.seconds(_mapping(data.get("stickiness")).get("new_logo_window"))
+        if not self.bad.under(("duplicates",)):
+            out.follow_first_owner = _mapping(data.get("duplicates")).get("follow_first_owner", True)
         if not self.bad.under(("fairness",)):
             out.returning_owner_credit = _mapping(data.get("fairness")).get("returning_owner_credit", 0)
         queues = data.get("queues")
@@ -420,6 +423,7 @@ def build(compiled: Compiled) -> RuleSet:
         routes=compiled.routes,
         sticky_window_s=compiled.sticky_window_s,
         returning_owner_credit=compiled.returning_owner_credit,
+        follow_first_owner=compiled.follow_first_owner,
         owner_refs=tuple((owner, compiled.doc.line(path), what) for owner, path, what in compiled.owner_refs),
         warnings=tuple(item for item in compiled.findings.sorted() if item.severity == "warning"),
         territory_index=TerritoryIndex(territories),

@@ -64,8 +64,16 @@ def _node(avro: Any, named: dict[str, Any], through_array: bool) -> PathNode:
 
 @cache
 def lead_tree() -> PathNode:
-    """The tree of every field a lead can have, from the Avro schemas."""
-    return _node(schemas.parsed("Lead"), {}, False)
+    """The tree of every field a lead can have, from the Avro schemas.
+
+    ``duplicate`` is the section the assign step adds before planning when the
+    lead repeats a recently routed one: the Assignment's ``duplicate_of`` record.
+    """
+    tree = _node(schemas.parsed("Lead"), {}, False)
+    assignment = schemas.parsed("Assignment")
+    (duplicate_of,) = (item["type"] for item in assignment["fields"] if item["name"] == "duplicate_of")
+    tree.children["duplicate"] = _node(duplicate_of, {}, False)
+    return tree
 
 
 def lookup(path: str) -> PathNode | None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from processors.routing.plan import Action, RoutePlan, RouteTrace
+from processors.routing.plan import Action, OwnerAction, RoutePlan, RouteTrace
 from processors.rules.conditions import Condition
 from processors.rules.engine import facts_for, sticky_key, walk
 from processors.rules.findings import Finding
@@ -34,6 +34,7 @@ class RuleSet:
     routes: tuple[Node, ...]
     sticky_window_s: int
     returning_owner_credit: int
+    follow_first_owner: bool
     owner_refs: tuple[tuple[str, int | None, str], ...]
     warnings: tuple[Finding, ...]
     territory_index: TerritoryIndex
@@ -56,7 +57,7 @@ class RuleSet:
                 rules_version=self.version,
                 route=None,
                 channel=self.default_channel,
-                actions=actions,
+                actions=self._first_owner_first(lead, actions),
                 trace=tuple(trace),
                 territories=facts.territories,
                 segments=segments,
@@ -69,7 +70,7 @@ class RuleSet:
             rules_version=self.version,
             route=route.name,
             channel=route.channel,
-            actions=route.actions(lead),
+            actions=self._first_owner_first(lead, route.actions(lead)),
             trace=tuple(trace),
             territories=facts.territories,
             segments=segments,
@@ -77,6 +78,18 @@ class RuleSet:
             sticky_window_s=self.sticky_window_s if key else 0,
             returning_owner_credit=self.returning_owner_credit,
         )
+
+    def _first_owner_first(self, lead: Mapping[str, Any], actions: tuple[Action, ...]) -> tuple[Action, ...]:
+        """A duplicate (``lead.duplicate``, set by the assign step) tries the first lead's owner first.
+
+        The same rep answers the same person twice; when that rep is away the
+        route's own actions follow as usual. ``duplicates.follow_first_owner:
+        false`` leaves duplicates to the rules.
+        """
+        duplicate = lead.get("duplicate")
+        if not self.follow_first_owner or not isinstance(duplicate, Mapping) or not duplicate.get("lead_id"):
+            return actions
+        return (OwnerAction("first_lead_owner", duplicate.get("owner_id") or None), *actions)
 
     def leaf_routes(self) -> list[Route]:
         """Every route, groups opened, in file order."""

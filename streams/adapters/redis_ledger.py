@@ -14,6 +14,8 @@ Layout (``A`` is ``<prefix>:{assign}:``)::
     A k:<sticky key>  string  the sticky owner, TTL sticky_ttl_s
     A d:<lead id>     string  the decision (JSON of the result and the caller's meta), TTL
     A e:<pool>:<day>  hash    eligible-set signature → placements that UTC day (expected shares), 9 days
+    A i:<identity>    string  "<lead id>|<owner id>|<routed at ms>" of the first lead routed with that
+                              e-mail, phone or name and company digest, TTL the duplicate window
     A pools           set     pools with expected-share counts, for ``fairness()``
 
 One field per owner and per member (rather than one per counter) because the
@@ -68,6 +70,7 @@ from redis.exceptions import NoScriptError
 from processors.assign import rebuilt_meta
 from processors.errors import DependencyUnavailable
 from processors.models import Assignment
+from processors.routing.duplicates import FirstLead, first_lead_from
 from processors.routing.ledger import AssignRequest, AssignResult, Attempt, Skip
 from processors.routing.memory_ledger import EXPECTED_UNIT, Fairness
 from processors.routing.recount import OwnerCounts
@@ -80,6 +83,8 @@ ASSIGN = lua.script("assign_chunk")
 _ATTEMPTS = 3
 #: What an outage names (streams.outages).
 _WHAT = "the assignment ledger in Redis"
+#: The script's first reply item for a lead left undecided: it repeats a lead recorded since it was planned.
+_UNPLANNED_DUPLICATE = 2
 #: Leads per script call: 1-2 ms of Redis time, so other clients get a turn between chunks.
 DEFAULT_CHUNK = 100
 MAX_CHUNK = 1000
@@ -89,7 +94,8 @@ def encode_chunk(requests: Sequence[AssignRequest]) -> list[str]:
     """One script call's arguments after the base and TTL.
 
     First one JSON text (decoded once per call): each distinct attempt once, then
-    per lead its id, sticky key, sticky TTL, credit, attempt numbers and UTC day;
+    per lead its id, sticky key, sticky TTL, credit, attempt numbers, UTC day,
+    identities, the first lead it was planned as a duplicate of, identity TTL and now;
     positional, no nulls (cjson's null is not nil). Then each lead's meta as a JSON
     string, which the script splices into the stored decision without decoding it
     (the meta is most of a request's bytes).
@@ -115,6 +121,10 @@ def encode_chunk(requests: Sequence[AssignRequest]) -> list[str]:
                 request.returning_owner_credit,
                 refs,
                 request.now_ms // 86_400_000,
+                list(request.identities),
+                request.duplicate_of or "",
+                request.identity_ttl_s,
+                request.now_ms,
             ]
         )
     head = json.dumps([attempts, leads], separators=(",", ":"), ensure_ascii=False)
@@ -219,6 +229,11 @@ class RedisAssignmentLedger:
         results: list[AssignResult] = []
         fresh: dict[bytes | str, tuple[int | None, str | None, tuple[Skip, ...], bool]] = {}
         for request, replayed, text in zip(requests, flat[::2], flat[1::2], strict=True):
+            if replayed == _UNPLANNED_DUPLICATE:
+                identity, _, record = (text.decode() if isinstance(text, bytes) else text).partition("\t")
+                first = first_lead_from(identity, record)
+                results.append(AssignResult(False, None, None, (), False, request.meta, first))
+                continue
             if replayed:
                 results.append(decode_result(True, text))
                 continue
@@ -227,6 +242,28 @@ class RedisAssignmentLedger:
                 decided = fresh[text] = _decode_fresh(text)
             results.append(AssignResult(False, *decided, request.meta))
         return results
+
+    def first_leads(
+        self, leads: Sequence[tuple[str, tuple[str, ...]]], now_ms: int
+    ) -> list[FirstLead | None]:
+        """Who was routed first with each lead's identities (``now_ms`` unused: Redis expires them)."""
+        wanted = sorted({key for _, keys in leads for key in keys})
+        if not wanted:
+            return [None] * len(leads)
+        with redis_outage(_WHAT):
+            values = self._client.mget([self._base + "i:" + key for key in wanted])
+        held = {key: value for key, value in zip(wanted, values, strict=True) if value is not None}
+        found: list[FirstLead | None] = []
+        for lead_id, keys in leads:
+            first = None
+            for key in keys:
+                if key in held:
+                    candidate = first_lead_from(key, held[key])
+                    if candidate.lead_id != lead_id:
+                        first = candidate
+                        break
+            found.append(first)
+        return found
 
     def remember(self, assignments: Iterable[Assignment], now_ms: int) -> int:
         """Stores decisions read back from leads.assigned, each only where none is stored.

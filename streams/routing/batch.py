@@ -181,6 +181,7 @@ def run_batch(
         segmenter=segmenter_for(settings),
         last_resort_queue=settings.default_queue,
         max_custom_bytes=settings.max_custom_bytes,
+        duplicate_window_s=settings.duplicate_window_days * 86_400,
     )
     destinations: Counter[str] = Counter()
     channels: Counter[str] = Counter()

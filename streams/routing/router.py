@@ -66,4 +66,5 @@ def in_process_router(
         segmenter=segmenter_for(settings),
         last_resort_queue=settings.default_queue,
         max_custom_bytes=settings.max_custom_bytes,
+        duplicate_window_s=settings.duplicate_window_days * 86_400,
     )

@@ -232,6 +232,7 @@ def build_step(
             clock=clock,
             last_resort_queue=settings.default_queue,
             on_decided=record_fairness,
+            duplicate_window_s=settings.duplicate_window_days * 86_400,
         )
 
     def encode(item: ReadLead, assignment: Assignment) -> bytes:

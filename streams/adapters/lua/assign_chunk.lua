@@ -3,8 +3,9 @@
 -- KEYS: the owners' counters hash (<prefix>:{assign}:s).
 -- ARGV: the key base (<prefix>:{assign}:), the decision TTL in seconds, the chunk as one
 -- JSON text (redis_ledger.encode_chunk), then each lead's meta as a JSON string.
--- Returns per lead, in order: 1 and the stored decision for a replay, or 0 and the new
--- decision without its meta.
+-- Returns per lead, in order: 1 and the stored decision for a replay, 0 and the new
+-- decision without its meta, or 2 and "<identity>\t<record>" for a lead left undecided because
+-- it repeats a lead recorded after it was planned (see processors/routing/duplicates.py).
 
 local S, B = KEYS[1], ARGV[1]
 local Q = B .. 'q'
@@ -24,6 +25,7 @@ local expected, expected_order = {}, {} -- pool → UTC day → {key, name, n = 
 local sticky, sticky_new, sticky_order = {}, {}, {}  -- key → owner id (false: none); keys to SET
 local decided, decisions = {}, {}      -- lead id → decision made in this call; SET arguments in order
 local heads = {}                       -- results without skips: winner id → attempt * 2 + sticky → JSON
+local idents, idents_new, idents_order = {}, {}, {}  -- identity → "<lead>|<owner>|<ms>" (false: none)
 
 local function fetch_owners(cands)
   local need
@@ -367,7 +369,7 @@ local function decide(req)
     end
   end
   local k = was_sticky and 1 or 0
-  if #skips > 0 then return cjson.encode({a = placed, o = winner_id, s = skips, k = k}) end
+  if #skips > 0 then return cjson.encode({a = placed, o = winner_id, s = skips, k = k}), winner_id end
   local by_owner = heads[winner_id]
   if not by_owner then
     by_owner = {}
@@ -378,7 +380,38 @@ local function decide(req)
     head = cjson.encode({a = placed, o = winner_id, s = skips, k = k})
     by_owner[placed * 2 + k] = head
   end
-  return head
+  return head, winner_id
+end
+
+local function lead_of(record) return match(record, '^(.*)|[^|]*|[^|]*$') end
+
+-- The strongest identity of req held by another lead: identity and record, or nil.
+local function held_by_other(req)
+  for _, key in ipairs(req[7]) do
+    local v = idents[key]
+    if v and lead_of(v) ~= req[1] then return key, v end
+  end
+  return nil
+end
+
+-- A first lead records itself under each identity not held; a duplicate lends the first lead's
+-- record to the identities only it has, so a lead sharing just those finds the first.
+local function record_identities(req, winner_id, found)
+  local record
+  if req[8] == '' then
+    record = req[1] .. '|' .. winner_id .. '|' .. fmt('%d', req[10])
+  elseif found then
+    record = found
+  else
+    return
+  end
+  for _, key in ipairs(req[7]) do
+    if not idents[key] then
+      idents[key] = record
+      if not idents_new[key] then idents_order[#idents_order + 1] = key end
+      idents_new[key] = req[9]
+    end
+  end
 end
 
 local keys = {}
@@ -405,6 +438,23 @@ if #wanted > 0 then
   local owners_found = call('MGET', unpack(names))
   for x = 1, #wanted do sticky[wanted[x]] = owners_found[x] end
 end
+-- the identities of new leads: who was routed first with each
+local ident_keys, ident_names = {}, {}
+for i = 1, #requests do
+  if not stored[i] then
+    for _, key in ipairs(requests[i][7]) do
+      if idents[key] == nil then
+        idents[key] = false
+        ident_keys[#ident_keys + 1] = key
+        ident_names[#ident_names + 1] = B .. 'i:' .. key
+      end
+    end
+  end
+end
+if #ident_names > 0 then
+  local found = call('MGET', unpack(ident_names))
+  for x = 1, #ident_keys do idents[ident_keys[x]] = found[x] end
+end
 local out = {}
 for i = 1, #requests do
   local lead = requests[i][1]
@@ -413,13 +463,22 @@ for i = 1, #requests do
     out[#out + 1] = 1
     out[#out + 1] = earlier
   else
-    local head = decide(requests[i])
-    local decision = sub(head, 1, -2) .. ',"m":' .. ARGV[3 + i] .. '}'
-    decided[lead] = decision
-    decisions[#decisions + 1] = keys[i]
-    decisions[#decisions + 1] = decision
-    out[#out + 1] = 0
-    out[#out + 1] = head
+    local req = requests[i]
+    local key, found = nil, nil
+    if #req[7] > 0 then key, found = held_by_other(req) end
+    if found and lead_of(found) ~= req[8] then
+      out[#out + 1] = 2
+      out[#out + 1] = key .. '\t' .. found
+    else
+      local head, winner_id = decide(req)
+      local decision = sub(head, 1, -2) .. ',"m":' .. ARGV[3 + i] .. '}'
+      decided[lead] = decision
+      decisions[#decisions + 1] = keys[i]
+      decisions[#decisions + 1] = decision
+      if #req[7] > 0 and req[9] > 0 then record_identities(req, winner_id, found) end
+      out[#out + 1] = 0
+      out[#out + 1] = head
+    end
   end
 end
 
@@ -459,4 +518,5 @@ for _, key in ipairs(sticky_order) do
   call('SET', B .. 'k:' .. key, set[1], 'EX', set[2])
 end
 for x = 1, #decisions, 2 do call('SET', decisions[x], decisions[x + 1], 'EX', ttl) end
+for _, key in ipairs(idents_order) do call('SET', B .. 'i:' .. key, idents[key], 'EX', idents_new[key]) end
 return out

@@ -247,6 +247,62 @@ def scenario_fairness_expected_share_and_deficit(ledger: Any, p: str) -> None:
     assert ledger.fairness([(f"{p}a", "2026-11-26", "2026-W48")], 1_000)[0].assigned_today == 0
 
 
+def _ids(p: str, *kinds: str) -> tuple[str, ...]:
+    return tuple(f"{kind}:{p}{kind}" for kind in kinds)
+
+
+def scenario_a_duplicate_finds_the_first_lead_and_follows_it(ledger: Any, p: str) -> None:
+    a = cand(f"{p}a")
+    day = 30 * 86_400
+    first = ledger.assign_many(
+        [request(pool(p, [a]), lead_id=f"{p}-1", identities=_ids(p, "email"), identity_ttl_s=day)]
+    )
+    assert first[0].owner_id == f"{p}a" and first[0].unplanned_duplicate is None
+    (found,) = ledger.first_leads([(f"{p}-2", _ids(p, "phone", "email"))], 1_000)
+    assert found is not None and (found.lead_id, found.matched_on, found.owner_id, found.routed_at_ms) == (
+        f"{p}-1",
+        "email",
+        f"{p}a",
+        1_000,
+    )
+    assert ledger.first_leads([(f"{p}-1", _ids(p, "email"))], 1_000) == [None]  # never a duplicate of itself
+    dup = request(
+        pool(p, [a]),
+        QUEUE,
+        lead_id=f"{p}-2",
+        identities=_ids(p, "email", "phone"),
+        identity_ttl_s=day,
+        duplicate_of=f"{p}-1",
+    )
+    assert ledger.assign_many([dup])[0].unplanned_duplicate is None
+    # the duplicate lent the first lead's record to its phone: a third lead with only that phone finds it
+    (third,) = ledger.first_leads([(f"{p}-3", _ids(p, "phone"))], 1_000)
+    assert third is not None and (third.lead_id, third.matched_on) == (f"{p}-1", "phone")
+
+
+def scenario_a_lead_planned_as_first_after_someone_else_claimed_is_not_decided(ledger: Any, p: str) -> None:
+    a, b = cand(f"{p}a"), cand(f"{p}b")
+    ids = {"identities": _ids(p, "name_company"), "identity_ttl_s": 3600}
+    ledger.assign_many([request(pool(p, [a, b]), lead_id=f"{p}-1", **ids)])
+    late = ledger.assign_many([request(pool(p, [a, b]), lead_id=f"{p}-2", **ids)])[0]
+    assert late.unplanned_duplicate is not None and late.unplanned_duplicate.lead_id == f"{p}-1"
+    assert late.owner_id is None and late.attempt is None
+    # nothing was decided or counted: planned again as the duplicate, it is decided as a first decision
+    again = ledger.assign_many([request(pool(p, [a, b]), lead_id=f"{p}-2", duplicate_of=f"{p}-1", **ids)])[0]
+    assert not again.replayed and again.unplanned_duplicate is None and again.owner_id is not None
+    rows = {r.owner_id: r for r in ledger.fairness([(f"{p}a", DAY, WEEK), (f"{p}b", DAY, WEEK)], 1_000)}
+    assert rows[f"{p}a"].assigned_today + rows[f"{p}b"].assigned_today == 2
+
+
+def scenario_two_leads_of_one_person_in_one_call_one_is_first(ledger: Any, p: str) -> None:
+    ids = {"identities": _ids(p, "email"), "identity_ttl_s": 3600}
+    results = ledger.assign_many(
+        [request(pool(p, [cand(f"{p}a")]), lead_id=f"{p}-{n}", **ids) for n in (1, 2)]
+    )
+    assert results[0].unplanned_duplicate is None and results[0].owner_id == f"{p}a"
+    assert results[1].unplanned_duplicate is not None and results[1].unplanned_duplicate.lead_id == f"{p}-1"
+
+
 SCENARIOS: dict[str, Callable[[Any, str], None]] = {
     name.removeprefix("scenario_"): function
     for name, function in dict(globals()).items()

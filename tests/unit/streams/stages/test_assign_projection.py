@@ -114,6 +114,7 @@ def _full_assignments(leads: list[Lead], rule_set: RuleSet, stage_now: int) -> l
         ledger=InMemoryLedger(),
         clock=CLOCK,
         last_resort_queue="triage",
+        duplicate_window_s=Settings().duplicate_window_days * 86_400,  # as the stage does by default
     )
 
 

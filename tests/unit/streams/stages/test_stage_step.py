@@ -71,6 +71,9 @@ def test_a_processor_crash_is_dead_lettered_with_the_lead_id(monkeypatch: pytest
 
 
 class DownLedger:
+    def first_leads(self, leads: object, now_ms: int) -> list:
+        raise DependencyUnavailable("Redis is unreachable")
+
     def assign_many(self, requests: object) -> list:
         raise DependencyUnavailable("Redis is unreachable")
 
