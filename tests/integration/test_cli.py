@@ -317,3 +317,44 @@ def test_demo_accounts_for_every_lead(infra: Services) -> None:
     assert sum(summary["by_destination"].values()) == summary["assigned"]
     assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
     assert summary["leads_per_second"] > 0
+
+
+def test_route_with_redis_state_finds_a_duplicate_routed_in_an_earlier_run(
+    infra: Services, tmp_path: Path
+) -> None:
+    import redis
+
+    from streams.adapters.redis_cleanup import forget_prefix
+    from streams.routing.router import DEMO_OWNERS, EXAMPLE_RULES
+
+    prefix = f"lr-test-route-dups-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "LEADROUTE_REDIS_URL": infra.redis_url,
+        "LEADROUTE_REDIS_PREFIX": prefix,
+        "LEADROUTE_RULES_FILE": str(EXAMPLE_RULES),
+        "LEADROUTE_OWNERS_FILE": str(DEMO_OWNERS),
+        "LEADROUTE_FIRMOGRAPHICS": "none",
+    }
+    person = {"email": "ana.lopez@northwind-example.es", "country": "ES", "source": "web"}
+    outputs = []
+    try:
+        for run, lead_id in enumerate(("monday-1", "tuesday-7")):
+            leads, out = tmp_path / f"in-{run}.jsonl", tmp_path / f"out-{run}.jsonl"
+            leads.write_text(json.dumps({"lead_id": lead_id, **person}) + "\n", encoding="utf-8")
+            command = ["route", "--input", str(leads), "--output", str(out), "--state", "redis"]
+            done = subprocess.run(
+                [sys.executable, "-m", "streams.cli", *command],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stderr
+            outputs.append(json.loads(out.read_text(encoding="utf-8")))
+    finally:
+        forget_prefix(redis.Redis.from_url(infra.redis_url), prefix)
+    first, again = outputs
+    assert not first["is_duplicate"]
+    assert again["is_duplicate"] and again["duplicate_of"]["lead_id"] == "monday-1"
+    assert again["destination"] == first["destination"]

@@ -233,3 +233,30 @@ def test_explain_refuses_deeply_nested_json_with_exit_2() -> None:
     code, out = _run("explain", "--rules", str(EXAMPLE_RULES), "--owners", str(DEMO_OWNERS), stdin=body)
     assert code == 2
     assert "levels deep" in out
+
+
+def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path: Path) -> None:
+    leads = tmp_path / "import.jsonl"
+    people = [
+        {"lead_id": "imp-1", **EMEA_ENTERPRISE},
+        {"lead_id": "imp-2", "email": "someone@else-example.de", "country": "DE", "source": "web"},
+        {"lead_id": "imp-3", **EMEA_ENTERPRISE, "email": "CTO@Bigcorp-Example.co.uk"},
+    ]
+    leads.write_text("".join(json.dumps(p) + "\n" for p in people), encoding="utf-8")
+    out = tmp_path / "assigned.jsonl"
+    env = {**ENV, "LEADROUTE_RULES_FILE": str(EXAMPLE_RULES), "LEADROUTE_OWNERS_FILE": str(DEMO_OWNERS)}
+    routed = CliRunner().invoke(
+        main, ["route", "--input", str(leads), "--output", str(out), "--state", "memory"], env=env
+    )
+    assert routed.exit_code == 0, routed.output
+    events = {e["lead_id"]: e for e in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert not events["imp-1"]["is_duplicate"] and not events["imp-2"]["is_duplicate"]
+    assert events["imp-3"]["is_duplicate"] and events["imp-3"]["duplicate_of"]["lead_id"] == "imp-1"
+    assert events["imp-3"]["destination"] == events["imp-1"]["destination"]
+    off = CliRunner().invoke(
+        main,
+        ["route", "--input", str(leads), "--output", str(out), "--state", "memory"],
+        env={**env, "LEADROUTE_DUPLICATE_WINDOW_DAYS": "0"},
+    )
+    assert off.exit_code == 0, off.output
+    assert not any(json.loads(line)["is_duplicate"] for line in out.read_text(encoding="utf-8").splitlines())
