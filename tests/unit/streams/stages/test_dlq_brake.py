@@ -72,6 +72,8 @@ def test_a_stage_step_failing_on_every_record_stops_with_exit_7() -> None:
     assert offset == 49  # the default: 50 in a row
     code, sentence = exit_for(tripped.value, Settings(), "segment")  # type: ignore[misc]
     assert code == EXIT_DLQ_BRAKE and "processing_error" in sentence
+    assert "segment stage's dead letters on leads.dlq say what failed" in sentence, "no where to look"
+    assert sentence.endswith("fix that, then start the stage again"), "no what to do"
 
 
 def test_a_batch_that_trips_the_brake_is_not_handed_on() -> None:
