@@ -146,8 +146,14 @@ class BatchingStage(BaseSink):
     commits the consumed offsets (inside the transaction under exactly-once),
     so a batch's outputs and DLQ records commit together with its offsets and a
     crash replays the whole batch. A batch also runs as soon as it is full, so
-    a busy stage never holds more than ``batch_size`` records; a quiet one
-    waits at most one commit interval.
+    a busy stage never holds more than ``batch_size`` undecided records; a quiet
+    one waits at most one commit interval.
+
+    What the batches decided is sent at the checkpoint, not as each one is
+    decided: when the dead-letter brake trips on a later batch of the same
+    checkpoint, none of it was sent, so under at-least-once too the whole
+    checkpoint is redone after the fix, and no lead is left in leads.dlq that
+    then goes through (a stage holds at most one commit interval of outputs).
     """
 
     def __init__(
@@ -167,6 +173,7 @@ class BatchingStage(BaseSink):
         self._out_counters = out_counters
         self._batch_size = batch_size
         self._pending: list[Message] = []
+        self._decided: list[Routed] = []  # sent at the checkpoint
 
     def add(
         self, value: Any, key: Any, timestamp: int, headers: Any, topic: str, partition: int, offset: int
@@ -177,16 +184,19 @@ class BatchingStage(BaseSink):
 
     def flush(self) -> None:
         self._run()
+        decided, self._decided = self._decided, []
+        for routed in decided:
+            self._send(routed)
 
     def on_paused(self) -> None:
         self._pending.clear()
+        self._decided.clear()
 
     def _run(self) -> None:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        for routed in self._step(batch):
-            self._send(routed)
+        self._decided.extend(self._step(batch))  # the brake raises here, before anything is sent
 
     def _send(self, routed: Routed) -> None:
         # Like Quix's own to_topic: the input's headers travel on, ours replace theirs.

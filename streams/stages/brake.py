@@ -87,5 +87,6 @@ class DeadLetterBrake:
             self.stage,
             code,
             f"dead-letter brake: {what}; stopped before committing, so those records are processed "
-            "again once the cause is fixed",
+            f"again once the cause is fixed: the {self.stage} stage's dead letters on leads.dlq say what "
+            "failed; fix that, then start the stage again",
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
 from processors.errors import InvalidLead
 from processors.ports import FrozenClock
+from streams.app import BatchingStage
 from streams.exits import EXIT_DLQ_BRAKE, exit_for
 from streams.serde import AvroCodec
 from streams.settings import Settings
@@ -68,6 +72,8 @@ def test_a_stage_step_failing_on_every_record_stops_with_exit_7() -> None:
     assert offset == 49  # the default: 50 in a row
     code, sentence = exit_for(tripped.value, Settings(), "segment")  # type: ignore[misc]
     assert code == EXIT_DLQ_BRAKE and "processing_error" in sentence
+    assert "segment stage's dead letters on leads.dlq say what failed" in sentence, "no where to look"
+    assert sentence.endswith("fix that, then start the stage again"), "no what to do"
 
 
 def test_a_batch_that_trips_the_brake_is_not_handed_on() -> None:
@@ -86,6 +92,58 @@ def test_a_batch_that_trips_the_brake_is_not_handed_on() -> None:
     assert len(step([_message(i) for i in range(10)])) == 10  # dead-lettered, under the limit
     with pytest.raises(DeadLetterBrakeTripped):
         step([_message(i) for i in range(10, 110)])
+
+
+class _Counter:
+    def inc(self, amount: int = 1) -> None:
+        pass
+
+
+def test_a_batched_stage_sends_nothing_of_a_checkpoint_its_brake_stopped() -> None:
+    """Batches decided earlier in the checkpoint that trips are not sent: it is redone whole after the fix.
+
+    Were they sent as they were decided, their offsets (not committed) would bring those
+    leads back after the fix and they would end in leads.dlq and in leads.assigned.
+    """
+
+    def broken_many(leads: list[Any]) -> list[Any]:
+        raise KeyError("a bug")
+
+    step = BatchStep(
+        "assign",
+        lambda message: message.offset,
+        lambda offset: f"lead-{offset}",
+        broken_many,
+        AvroCodec("Lead"),
+        FrozenClock(0),
+        brake=DeadLetterBrake("assign", consecutive=25),
+    )
+    sent: list[dict[str, Any]] = []
+    sink = BatchingStage(
+        step,
+        lambda **record: sent.append(record),
+        {"output": SimpleNamespace(name="leads.assigned"), "dlq": SimpleNamespace(name="leads.dlq")},
+        {"output": {}, "dlq": {}},
+        {"output": _Counter(), "dlq": _Counter()},
+        batch_size=10,
+    )
+
+    def add(offset: int) -> None:
+        sink.add(b"x", f"lead-{offset}".encode(), 0, [], "leads.segmented", 0, offset)
+
+    for offset in range(10):  # one full batch, dead-lettered
+        add(offset)
+    assert sent == [], "sent before the checkpoint"
+    sink.flush()  # the checkpoint commits them
+    assert [record["key"] for record in sent] == [f"lead-{n}".encode() for n in range(10)]
+    assert {record["topic"] for record in sent} == {"leads.dlq"}
+
+    for offset in range(10, 20):  # decided in the next checkpoint, held until it commits
+        add(offset)
+    with pytest.raises(DeadLetterBrakeTripped):
+        for offset in range(20, 30):  # the 25th in a row trips it
+            add(offset)
+    assert len(sent) == 10, "dead letters of the checkpoint the brake stopped were sent"
 
 
 def test_bad_data_alone_keeps_flowing_to_the_dlq() -> None:
