@@ -717,7 +717,9 @@ def test_stored_form_round_trips_and_is_compact() -> None:
     assert index_entries("account", decode_record("account", stored)) == index_entries("account", record)
 
 
-def test_a_mirror_built_from_settings_and_forget_prefix_keep_other_state(client: redis.Redis, redis_url: str) -> None:
+def test_a_mirror_built_from_settings_and_forget_prefix_keep_other_state(
+    client: redis.Redis, redis_url: str
+) -> None:
     prefix = f"leadroute-test-{uuid.uuid4().hex[:8]}"
     kept = f"{prefix}:{{lead:1}}:assignment"
     stored = wiring.crm_mirror(Settings.from_env({}, redis_url=redis_url, redis_prefix=prefix))
