@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from quixstreams import Application
 from quixstreams.error_callbacks import (
+    ConsumerErrorCallback,
+    ProcessingErrorCallback,
+    ProducerErrorCallback,
     default_on_consumer_error,
     default_on_processing_error,
     default_on_producer_error,
@@ -67,7 +70,15 @@ def producer_config(settings: Settings, stage: str) -> dict[str, Any]:
     return config
 
 
-def error_callbacks(settings: Settings, stage: str) -> dict[str, Callable[[Exception, Any, Any], bool]]:
+class ErrorCallbacks(TypedDict):
+    """The error callbacks :class:`~quixstreams.Application` takes, by keyword."""
+
+    on_consumer_error: ConsumerErrorCallback
+    on_processing_error: ProcessingErrorCallback
+    on_producer_error: ProducerErrorCallback
+
+
+def error_callbacks(settings: Settings, stage: str) -> ErrorCallbacks:
     """Quix's error callbacks, without a traceback for an expected failure.
 
     Quix logs every failure with its traceback before it re-raises it. For an

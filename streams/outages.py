@@ -23,7 +23,7 @@ from processors.errors import DependencyUnavailable
 #: A command Redis refuses for its content (a script error, a wrong type) is not among them: it
 #: is that record's problem, so it is dead-lettered, and the dead-letter brake stops a stage
 #: whose every record fails that way, instead of an outage restarting it for ever.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     redis.ConnectionError,  # includes BusyLoadingError: Redis still loading its data
     redis.TimeoutError,
     redis.exceptions.ReadOnlyError,  # a replica after a failover

@@ -23,13 +23,13 @@ class PreEncoded(Serializer):
     """Passes the step's bytes through and labels them with their content type."""
 
     def __init__(self, codec: AvroCodec) -> None:
-        self._headers = codec.headers
+        self._headers: dict[str, str | bytes] = dict(codec.headers)
 
     def __call__(self, value: Routed, ctx: SerializationContext) -> bytes:
         return value.value
 
     @property
-    def extra_headers(self) -> dict[str, str]:
+    def extra_headers(self) -> dict[str, str | bytes]:
         return self._headers
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import IO, Any, cast
 
 import fastavro
 
@@ -146,6 +146,12 @@ def union_tagger(schema: Any) -> Tagger | None:
     return for_type(schema)
 
 
+def read_record(buffer: IO[bytes], schema: Any) -> dict[str, Any]:
+    """One schemaless Avro record from ``buffer``, read with ``schema``."""
+    # Every schema in schemas/ is a record, and fastavro reads a record as a dict.
+    return cast(dict[str, Any], fastavro.schemaless_reader(buffer, schema))
+
+
 class AvroCodec:
     """Schemaless Avro for one record of ``schemas/``."""
 
@@ -247,7 +253,7 @@ class IngestDecoder:
         """One whole RawLead record: bytes left over mean another schema wrote it."""
         buffer = io.BytesIO(data)
         try:
-            decoded = fastavro.schemaless_reader(buffer, self.raw_codec.schema)
+            decoded = read_record(buffer, self.raw_codec.schema)
         except UnicodeDecodeError:
             # Say what to fix: the record's shape is right, one of its strings is not text.
             raise InvalidLead(

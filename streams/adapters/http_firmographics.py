@@ -666,16 +666,16 @@ class HttpFirmographicsProvider:
                 domain, progress, _AttemptFailed("timeout", "timed out", retryable=True)
             ) from None
         except httpx.NetworkError as error:
-            failure = _AttemptFailed("connect", f"network error ({type(error).__name__})", retryable=True)
-            raise self._failed(domain, progress, failure) from None
+            failed = _AttemptFailed("connect", f"network error ({type(error).__name__})", retryable=True)
+            raise self._failed(domain, progress, failed) from None
         except httpx.UnsupportedProtocol:
-            failure = _AttemptFailed("bad_response", "unsupported URL scheme", retryable=False)
-            raise self._failed(domain, progress, failure) from None
+            failed = _AttemptFailed("bad_response", "unsupported URL scheme", retryable=False)
+            raise self._failed(domain, progress, failed) from None
         except httpx.HTTPError as error:
-            failure = _AttemptFailed(
+            failed = _AttemptFailed(
                 "bad_response", f"protocol error ({type(error).__name__})", retryable=True
             )
-            raise self._failed(domain, progress, failure) from None
+            raise self._failed(domain, progress, failed) from None
         finally:
             _DEADLINE.reset(token)
 

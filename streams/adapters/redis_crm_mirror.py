@@ -72,6 +72,7 @@ than one long script, so other clients get a turn between leads).
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -182,7 +183,7 @@ def _from_values(fields: tuple[str, ...], values: list[Any]) -> Any:
 
 def decode_record(kind: RecordKind, stored: bytes | str) -> Any:
     """The record a stored value holds (inverse of :func:`encode_record`)."""
-    body = stored.partition(b"\n" if isinstance(stored, bytes) else "\n")[0]
+    body = stored.partition(b"\n")[0] if isinstance(stored, bytes) else stored.partition("\n")[0]
     return _from_values(FIELDS[kind], json.loads(body))
 
 
@@ -292,7 +293,7 @@ class RedisCrmMirror:
             if not pending:
                 return
             with redis_outage(_WHAT):
-                pending = self._retrying(lambda todo=pending: self._apply_round(todo))
+                pending = self._retrying(functools.partial(self._apply_round, pending))
         raise DependencyUnavailable(
             f"{len(pending)} CRM records kept changing while being written; is another writer on them?"
         )

@@ -62,7 +62,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.exceptions import NoScriptError
@@ -342,13 +342,18 @@ class RedisAssignmentLedger:
         wanted = list(buckets)
         today = now_ms // 86_400_000
         with redis_outage(_WHAT):
-            pools = sorted(self._client.smembers(self._base + "pools"))
+            # leadroute's Redis clients never decode responses: members and values are bytes.
+            pools = sorted(cast(set[bytes], self._client.smembers(self._base + "pools")))
             pipe = self._client.pipeline(transaction=False)
             for pool in pools:
-                for day in range(today - 8, today + 2):
-                    pipe.hgetall(f"{self._base}e:{pool.decode()}:{day}")
+                for utc_day in range(today - 8, today + 2):
+                    pipe.hgetall(f"{self._base}e:{pool.decode()}:{utc_day}")
             tables = pipe.execute()
-            values = self._client.hmget(self._state, [owner for owner, _, _ in wanted]) if wanted else []
+            values = (
+                cast(list[bytes | None], self._client.hmget(self._state, [owner for owner, _, _ in wanted]))
+                if wanted
+                else []
+            )
         expected: dict[tuple[str, str], int] = {}
         for table in tables:
             _shares(table, expected)

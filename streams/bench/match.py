@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from processors.crm.indexing import company_tokens
 from processors.crm.matcher import Matcher, match_leads
@@ -241,10 +241,11 @@ def evaluate(
     that hands out answers as they come has each lead decided while later ones are looked up.
     """
     started = time.perf_counter()
-    sections = []
+    sections: list[dict[str, Any]] = []
     for offset in range(0, len(leads), batch):
         chunk = leads[offset : offset + batch]
-        sections.extend(section["crm"] for section in match_leads(chunk, matcher, mirror))
+        # match_leads fills every lead's crm section with the matcher's decision.
+        sections.extend(cast(dict[str, Any], lead["crm"]) for lead in match_leads(chunk, matcher, mirror))
     seconds = time.perf_counter() - started
 
     made_by: defaultdict[str, Counter[str]] = defaultdict(Counter)  # method that matched → tp/fp
@@ -258,8 +259,8 @@ def evaluate(
         if account and item.truth is not None and account.get("rolled_up_from") == item.truth:
             matched = item.truth  # rolled up to the parent on purpose: the child was found
         right = matched is not None and matched == item.truth
-        if matched is not None:
-            made_by[account["method"]]["tp" if right else "fp"] += 1  # type: ignore[index]
+        if account and matched is not None:  # a match always comes from an account
+            made_by[account["method"]]["tp" if right else "fp"] += 1
             made_by["overall"]["tp" if right else "fp"] += 1
         if item.truth is not None:
             should = EXPECTED_METHOD[item.variant]

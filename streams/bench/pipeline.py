@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -94,13 +94,13 @@ def _raw(lead_id: str | None, payload: dict[str, Any] | None, garbage: bytes | N
 def _as_leads(settings: Settings, records: list[traffic.Record]) -> list[traffic.Record]:
     """What normalize makes of each record (those it accepts): the baseline's input."""
     from processors.ports import SystemClock
-    from streams.serde import AvroCodec
+    from streams.serde import AvroCodec, HeaderList
     from streams.stages import normalize
     from streams.stages.base import Message
 
     step = normalize.build_step(settings, SystemClock())
     logging.getLogger("streams.stages.base").setLevel(logging.WARNING)  # the rejects are expected
-    headers = [(key, value.encode()) for key, value in AvroCodec("Lead").headers.items()]
+    headers: HeaderList = [(key, value.encode()) for key, value in AvroCodec("Lead").headers.items()]
     now_ms = int(time.time() * 1000)
     leads = []
     for offset, record in enumerate(records):
@@ -128,6 +128,16 @@ def prepare(settings: Settings, options: Options) -> Workload:
         probes=probes,
         baseline_probes=_as_leads(settings, probes),
     )
+
+
+class ProcessUse(TypedDict):
+    """What one process of the chain used while saturated."""
+
+    name: str
+    instance: str
+    peak_rss_mib: float | None
+    cpu_seconds: float
+    restarts: int
 
 
 @dataclass
@@ -408,7 +418,7 @@ def measure_chain(
     ours = sum(used.values())
     broker_cpu = (broker_after - broker_before) if broker_before is not None and broker_after else None
     machine = machine_after - machine_before
-    processes_out = []
+    processes_out: list[ProcessUse] = []
     for key, worker in workers.items():
         processes_out.append(
             {

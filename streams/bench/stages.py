@@ -56,7 +56,9 @@ def stage_throughput(settings: Settings, lead_count: int) -> list[dict[str, Any]
     normalize_rate, leads = _rate(normalize.build_step(settings, clock), _messages(raw))
     lead_messages = _messages(leads)
     baseline_rate, _ = _rate(lead_step("pass-through", lambda lead: lead, clock), lead_messages)
-    rows = [{"step": "pass-through (decode + encode a Lead)", "leads_per_second": baseline_rate}]
+    rows: list[dict[str, Any]] = [
+        {"step": "pass-through (decode + encode a Lead)", "leads_per_second": baseline_rate}
+    ]
     rows.append({"step": "normalize (JSON in)", "leads_per_second": normalize_rate})
     for label, provider in (("no firmographics", "none"), ("+ dataset firmographics", "dataset")):
         enricher = build_enricher_for(settings.with_overrides(firmographics=provider))

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import fastavro
 from confluent_kafka import Consumer, Producer
 
 import schemas
+from streams.serde import HeaderList, read_record
 from streams.settings import Settings
 
 
@@ -33,7 +33,7 @@ class Record:
 
     lead_id: str | None
     value: bytes
-    headers: list[tuple[str, bytes]]
+    headers: HeaderList
 
 
 @dataclass
@@ -175,7 +175,7 @@ def collect(
                     outcome.latencies_ms.append((now - outcome.sent_at[lead_id]) * 1000)
                     outcome.last_out = now
             elif topic == dlq_topic:
-                letter = fastavro.schemaless_reader(io.BytesIO(message.value()), dlq_schema)
+                letter = read_record(io.BytesIO(message.value()), dlq_schema)
                 if letter["topic"] == source_topic:
                     outcome.dead_offsets.add((letter["partition"], letter["offset"]))
                 elif letter["lead_id"] in outcome.ids:
@@ -216,7 +216,7 @@ def stage_rates(
     schema = schemas.parsed(schema_name)
     stamps: dict[str, list[int]] = {stage: [] for stage in stages}
     for value in values:
-        lead = lead_of(fastavro.schemaless_reader(io.BytesIO(value), schema))
+        lead = lead_of(read_record(io.BytesIO(value), schema))
         for entry in lead["trace"]:
             if entry["stage"] in stamps:
                 stamps[entry["stage"]].append(entry["at_ms"])

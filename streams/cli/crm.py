@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from streams.cli.options import with_settings
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from processors.crm.models import RecordKind
 
 
 @click.group()
@@ -55,8 +60,13 @@ def crm_load(
     """
     from streams.crm.load import load_csv_files
 
-    given = {"account": accounts, "contact": contacts, "lead": leads, "opportunity": opportunities}
-    files: dict[Any, str] = {kind: path for kind, path in given.items() if path}
+    given: dict[RecordKind, str | None] = {
+        "account": accounts,
+        "contact": contacts,
+        "lead": leads,
+        "opportunity": opportunities,
+    }
+    files: dict[RecordKind, str | Path] = {kind: path for kind, path in given.items() if path}
     sys.exit(load_csv_files(settings, files, as_json=as_json).exit_code)
 
 

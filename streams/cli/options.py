@@ -55,9 +55,10 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
         configure_logging(settings.log_level)
         return command(*args, settings=settings, **kwargs)
 
+    command_with_flags: Callable[..., Any] = wrapper
     for spec in reversed(SETTINGS_FIELDS):
-        wrapper = _option_for(spec)(wrapper)
-    return wrapper
+        command_with_flags = _option_for(spec)(command_with_flags)
+    return command_with_flags
 
 
 def configure_logging(level: str) -> None:

@@ -332,7 +332,7 @@ def fairness(settings: Settings, as_json: bool) -> None:
     ordered = sorted(found.values(), key=lambda o: (o.team, o.id))
     wanted = [(o.id, *buckets(local_time(o, now))[1:]) for o in ordered]
     try:
-        rows = wiring.assignment_ledger(settings).fairness(wanted, now)  # type: ignore[arg-type]
+        rows = wiring.assignment_ledger(settings).fairness(wanted, now)
     except DependencyUnavailable as error:
         _fail(EXIT_REDIS_DOWN, f"Redis at {settings.redis_location()} is unreachable: {error}")
     if as_json:

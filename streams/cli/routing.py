@@ -12,7 +12,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -124,13 +124,16 @@ def rules_check(rules_file: str, owners_file: str | None, strict: bool, as_json:
 def _lead_from_document(document: dict[str, Any], router: Any) -> Any:
     """Accept an assignment event, a processed lead or a raw lead, and bring it to the assign stage."""
     from processors.intake import raw_lead_from_json
+    from processors.models import Lead
     from processors.pipeline import enrich_stage, match_stage, normalize_stage, segment_stage
 
     if "lead" in document and "assignment_id" in document:
         document = document["lead"]
     clock = router.clock
+    lead: Lead
     if "normalized" in document and "raw" in document:
-        lead = document
+        # A processed lead, as the stages wrote it: "normalized" and "raw" are a Lead's fields.
+        lead = cast(Lead, document)
         if lead.get("enrichment") is None:
             lead = enrich_stage(lead, enricher=router.enricher, clock=clock)
     else:

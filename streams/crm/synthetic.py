@@ -576,7 +576,7 @@ def _family_records(state: _State, family: _Family) -> Iterator[tuple[RecordKind
         if contact is not None and draw() < 0.1:
             # The same person entered again as a lead: a duplicate the matcher must see through.
             for key in ("email", "phone", "first_name", "last_name"):
-                lead[key] = contact[key]  # type: ignore[literal-required]
+                lead[key] = contact[key]
         yield "lead", lead
 
 
@@ -705,10 +705,10 @@ def generate_crm(
         if rng.random() < 0.15:
             yield from _stranger_lead(state)
         country = state.country()
-        company = _new_company(state, country)
-        if company is None:
+        drawn = _new_company(state, country)
+        if drawn is None:
             continue
-        name, base, slug, domain, sector = company
+        name, base, slug, domain, sector = drawn
         domains = [domain]
         if rng.random() < 0.1:
             domains += _alternates(state, slug, domain, country, check=False)

@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import fastavro
 from confluent_kafka import Consumer, Producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,7 +32,7 @@ from streams.demo import embedded
 from streams.demo.synthetic import SyntheticMessage, generate
 from streams.redis_client import redis_answers
 from streams.routing.router import EXAMPLE_RULES
-from streams.serde import AvroCodec
+from streams.serde import AvroCodec, read_record
 from streams.settings import Settings
 from streams.stages.registry import STAGES
 from streams.supervisor import Supervisor
@@ -86,7 +85,7 @@ def _encode(
 ) -> list[tuple[bytes, list[tuple[str, bytes]], SyntheticMessage]]:
     """Mostly JSON, every seventh valid lead as plain Avro, garbage as it is."""
     raw_codec = AvroCodec("RawLead")
-    encoded = []
+    encoded: list[tuple[bytes, list[tuple[str, bytes]], SyntheticMessage]] = []
     for index, message in enumerate(messages):
         if message.garbage is not None:
             encoded.append((message.garbage, [], message))
@@ -228,7 +227,7 @@ def _warm_up(settings: Settings, producer: Producer, consumer: Consumer, deadlin
         for message in consumer.consume(100, timeout=0.2):
             if message.error() or message.value() is None or message.topic() != assigned_topic:
                 continue
-            if fastavro.schemaless_reader(io.BytesIO(message.value()), schema)["lead_id"] == probe_id:
+            if read_record(io.BytesIO(message.value()), schema)["lead_id"] == probe_id:
                 return time.monotonic() - started
     raise TimeoutError("the pipeline did not route the warm-up lead in time; see the stage logs")
 
@@ -262,13 +261,13 @@ def _collect(
                 continue
             now_ms = time.time() * 1000
             if message.topic() == assigned_topic:
-                event = fastavro.schemaless_reader(io.BytesIO(message.value()), assignment_schema)
+                event = read_record(io.BytesIO(message.value()), assignment_schema)
                 if event["lead_id"] in tally.lead_ids and event["lead_id"] not in tally.assigned:
                     tally.assigned[event["lead_id"]] = event
                     tally.latencies_ms.append(now_ms - message.timestamp()[1])
                     tally.delivery_ms.append(now_ms - event["decided_at_ms"])
             else:
-                letter = fastavro.schemaless_reader(io.BytesIO(message.value()), dlq_schema)
+                letter = read_record(io.BytesIO(message.value()), dlq_schema)
                 tally.dead.setdefault((letter["partition"], letter["offset"]), letter)
             tally.last_at = time.time()
         if progress is not None and task is not None:

@@ -75,9 +75,9 @@ def replay(
                         value=record.value(),
                         key=record.key(),
                         headers=header_list(record.headers()),
-                        topic=record.topic(),  # type: ignore[arg-type]
-                        partition=record.partition(),  # type: ignore[arg-type]
-                        offset=record.offset(),  # type: ignore[arg-type]
+                        topic=record.topic(),
+                        partition=record.partition(),
+                        offset=record.offset(),
                         timestamp_ms=timestamp,
                     )
                 )

@@ -206,7 +206,7 @@ def replay(
     outcomes = []
     for event in events:
         clock.at_ms = event["decided_at_ms"]
-        lead = {**event["lead"], "trace": [t for t in event["lead"]["trace"] if t["stage"] != "assign"]}
+        lead: Lead = {**event["lead"], "trace": [t for t in event["lead"]["trace"] if t["stage"] != "assign"]}
         [decided] = assign_many(
             [lead],
             rules=rules,
