@@ -43,8 +43,7 @@ import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from streams import topics
-from streams.adapters.redis_owners import RedisOwnerDirectory
+from streams import topics, wiring
 from streams.exits import EXIT_DLQ_BRAKE
 from streams.settings import Settings
 from streams.stages.registry import STAGES
@@ -174,7 +173,7 @@ def _trip_fix_and_drain(
     supervisor, watcher, first_code = _run_all(settings, tmp_path / "first")
     try:
         team = faults.publish_team(settings)
-        directory = RedisOwnerDirectory.from_settings(settings)
+        directory = wiring.owner_directory(settings)
         faults.wait_until(lambda: directory.count() >= team, "owner-sync to store the team", 60)
         client.set(counters, "0")  # the owners' counters hash, overwritten as a string
 
