@@ -250,6 +250,12 @@ class Scope:
     segment_refs: set[str] = field(default_factory=set)
     #: Every field path used, with where (for the docs and ``check``).
     fields_used: list[tuple[str, Path]] = field(default_factory=list)
+    #: Every pool the file defines (even one that failed to compile), and the member ids of
+    #: those that compiled, for ``owner_in_pool``.
+    pool_names: frozenset[str] = frozenset()
+    pool_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Pools referred to by the condition being compiled.
+    pools_used: set[str] = field(default_factory=set)
 
 
 def compile_condition(data: Any, path: Path, scope: Scope) -> Condition | None:
@@ -271,6 +277,8 @@ def compile_condition(data: Any, path: Path, scope: Scope) -> Condition | None:
         return _compile_leaf({"field": value, "exists": True}, path, scope, line)
     if key == "arrived":
         return _arrived(value, (*path, key), scope, line)
+    if key == "owner_in_pool":
+        return _owner_in_pool(value, (*path, key), scope, line)
     names = [value] if isinstance(value, str) else list(value)
     if key == "territory":
         return _territory(names, path, scope, line)
@@ -345,6 +353,45 @@ def _source(names: list[str], path: Path, scope: Scope, line: int | None) -> Con
         f"source {_choice(names)}",
         read_source,
         lambda seen: isinstance(seen, str) and ("s", seen.casefold()) in wanted,
+        line,
+    )
+
+
+#: What ``owner_in_pool`` calls each owner in the trace.
+_OWNER_WORDS = {"account_owner": "account owner", "existing_owner": "existing owner"}
+
+
+def _owner_in_pool(spec: Mapping[str, Any], path: Path, scope: Scope, line: int | None) -> Condition | None:
+    source = spec["owner"]
+    names = [spec["pool"]] if isinstance(spec["pool"], str) else list(spec["pool"])
+    unknown = [name for name in names if name not in scope.pool_names]
+    for name in unknown:
+        scope.findings.error(
+            (*path, "pool"),
+            "unknown_pool",
+            f"pool '{name}' is not defined. {_did_you_mean(name, scope.pool_names, 'pools')}",
+        )
+    scope.pools_used.update(name for name in names if name in scope.pool_names)
+    if unknown or any(name not in scope.pool_members for name in names):
+        return None  # unknown, or a broken pool already reported
+    members = frozenset().union(*(scope.pool_members[name] for name in names))
+    if not members:
+        scope.findings.warning(
+            (*path, "pool"),
+            "empty_pool",
+            f"pool {_choice(names)} has no members, so `owner_in_pool:` never holds. "
+            "Add the team's owners to the pool, or remove the condition.",
+        )
+    field_path = paths.CRM_OWNER_PATHS[source]
+    scope.fields_used.append((field_path, path))
+
+    def check(seen: Any) -> bool:
+        return type(seen) is str and seen in members
+
+    return Leaf(
+        f"{_OWNER_WORDS[source]} ({field_path}) in pool {_choice(names)}",
+        paths.getter(field_path),
+        check,
         line,
     )
 
