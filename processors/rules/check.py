@@ -91,7 +91,8 @@ def _pools(compiled: Compiled) -> None:
             findings.warning(
                 path,
                 "unused_pool",
-                f"pool '{name}' is not used by any route or fallback. Use it in a route, or delete it.",
+                f"pool '{name}' is not used by any route, fallback or `owner_in_pool:`. "
+                "Use it in a route, or delete it.",
             )
 
 

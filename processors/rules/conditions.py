@@ -16,6 +16,16 @@ from typing import Any
 
 from processors.config import Path
 from processors.models import SOURCES
+from processors.owners.models import (
+    WEEKDAYS,
+    Span,
+    check_spans,
+    minutes,
+    parse_span,
+    parse_weekdays,
+    span_text,
+    zone_for,
+)
 from processors.routing.plan import ConditionTrace
 from processors.rules import paths, values
 from processors.rules.findings import Findings
@@ -176,6 +186,56 @@ class Not(Condition):
         return self.description
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WHOLE_DAY: tuple[Span, ...] = ((0, 24 * 60),)
+
+
+class Arrived(Condition):
+    """``arrived``: the lead's ``received_at_ms`` falls on one of ``days`` within one of ``hours``.
+
+    Judged on the wall clock of the rule's time zone, from the lead alone (never
+    the current time), so a lead is planned the same whenever it is replayed.
+    """
+
+    __slots__ = ("days", "description", "every_moment", "spans", "zone")
+
+    def __init__(
+        self, description: str, days: frozenset[int], spans: tuple[Span, ...], zone: Any, line: int | None
+    ) -> None:
+        self.description = description
+        self.days = days  # weekday numbers, Monday = 0
+        self.spans = spans  # minutes after local midnight, start inclusive, end exclusive
+        self.zone = zone
+        self.line = line
+        self.every_moment = len(days) == 7 and spans == _WHOLE_DAY
+
+    def local(self, lead: Mapping[str, Any]) -> dt.datetime | None:
+        """The arrival on the rule's wall clock; ``None`` when the lead has no arrival time."""
+        at = lead.get("received_at_ms")
+        if type(at) is not int:
+            return None
+        try:
+            return (_EPOCH + dt.timedelta(milliseconds=at)).astimezone(self.zone)
+        except OverflowError:
+            return None
+
+    def test(self, lead: Mapping[str, Any], facts: Facts, out: Trace) -> bool:
+        local = self.local(lead)
+        matched = False
+        seen = None
+        if local is not None:
+            minute = local.hour * 60 + local.minute
+            matched = local.weekday() in self.days and any(a <= minute < b for a, b in self.spans)
+            seen = f"{_DAY_NAMES[local.weekday()]} {local:%Y-%m-%d %H:%M %Z}"
+        if out is not None:
+            out.append(ConditionTrace(self.description, seen, matched, self.line))
+        return matched
+
+    def summary(self) -> str:
+        return self.description
+
+
 # --- compiling -------------------------------------------------------------------------
 
 
@@ -190,6 +250,12 @@ class Scope:
     segment_refs: set[str] = field(default_factory=set)
     #: Every field path used, with where (for the docs and ``check``).
     fields_used: list[tuple[str, Path]] = field(default_factory=list)
+    #: Every pool the file defines (even one that failed to compile), and the member ids of
+    #: those that compiled, for ``owner_in_pool``.
+    pool_names: frozenset[str] = frozenset()
+    pool_members: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Pools referred to by the condition being compiled.
+    pools_used: set[str] = field(default_factory=set)
 
 
 def compile_condition(data: Any, path: Path, scope: Scope) -> Condition | None:
@@ -209,6 +275,10 @@ def compile_condition(data: Any, path: Path, scope: Scope) -> Condition | None:
         return None if child is None else Not(child, line)
     if key == "exists":
         return _compile_leaf({"field": value, "exists": True}, path, scope, line)
+    if key == "arrived":
+        return _arrived(value, (*path, key), scope, line)
+    if key == "owner_in_pool":
+        return _owner_in_pool(value, (*path, key), scope, line)
     names = [value] if isinstance(value, str) else list(value)
     if key == "territory":
         return _territory(names, path, scope, line)
@@ -284,6 +354,138 @@ def _source(names: list[str], path: Path, scope: Scope, line: int | None) -> Con
         read_source,
         lambda seen: isinstance(seen, str) and ("s", seen.casefold()) in wanted,
         line,
+    )
+
+
+#: What ``owner_in_pool`` calls each owner in the trace.
+_OWNER_WORDS = {"account_owner": "account owner", "existing_owner": "existing owner"}
+
+
+def _owner_in_pool(spec: Mapping[str, Any], path: Path, scope: Scope, line: int | None) -> Condition | None:
+    source = spec["owner"]
+    names = [spec["pool"]] if isinstance(spec["pool"], str) else list(spec["pool"])
+    unknown = [name for name in names if name not in scope.pool_names]
+    for name in unknown:
+        scope.findings.error(
+            (*path, "pool"),
+            "unknown_pool",
+            f"pool '{name}' is not defined. {_did_you_mean(name, scope.pool_names, 'pools')}",
+        )
+    scope.pools_used.update(name for name in names if name in scope.pool_names)
+    if unknown or any(name not in scope.pool_members for name in names):
+        return None  # unknown, or a broken pool already reported
+    members = frozenset().union(*(scope.pool_members[name] for name in names))
+    if not members:
+        scope.findings.warning(
+            (*path, "pool"),
+            "empty_pool",
+            f"pool {_choice(names)} has no members, so `owner_in_pool:` never holds. "
+            "Add the team's owners to the pool, or remove the condition.",
+        )
+    field_path = paths.CRM_OWNER_PATHS[source]
+    scope.fields_used.append((field_path, path))
+
+    def check(seen: Any) -> bool:
+        return type(seen) is str and seen in members
+
+    return Leaf(
+        f"{_OWNER_WORDS[source]} ({field_path}) in pool {_choice(names)}",
+        paths.getter(field_path),
+        check,
+        line,
+    )
+
+
+def _arrived(spec: Mapping[str, Any], path: Path, scope: Scope, line: int | None) -> Condition | None:
+    ok = True
+    zone_name: str = spec["time_zone"]
+    try:
+        zone = zone_for(zone_name)
+    except ValueError:
+        ok = False
+        zone = None
+        scope.findings.error(
+            (*path, "time_zone"),
+            "unknown_time_zone",
+            f"'{zone_name}' is not an IANA time zone. {_zone_hint(zone_name)}",
+        )
+    days_text = spec.get("days")
+    days: list[str] = list(WEEKDAYS)
+    if days_text is not None:
+        try:
+            days = parse_weekdays(days_text)
+        except ValueError as error:
+            ok = False
+            scope.findings.error(
+                (*path, "days"),
+                "invalid_days",
+                f"{error}. Write days as in owners' working hours: mon-fri, sat-sun, fri-mon or sat,sun.",
+            )
+    hours = spec.get("hours")
+    texts = [] if hours is None else [hours] if isinstance(hours, str) else list(hours)
+    spans: list[Span] = []
+    for index, text in enumerate(texts):
+        where = (*path, "hours") if isinstance(hours, str) else (*path, "hours", index)
+        try:
+            spans.append(parse_span(text))
+        except ValueError as error:
+            ok = False
+            scope.findings.error(where, "invalid_hours", _hours_problem(text, error))
+    if ok and spans:
+        try:
+            check_spans("hours", tuple(spans))
+        except ValueError as error:
+            ok = False
+            scope.findings.error((*path, "hours"), "invalid_hours", f"{error}.")
+    if not ok:
+        return None
+    scope.fields_used.append(("received_at_ms", path))
+    ordered = check_spans("hours", tuple(spans)) if spans else _WHOLE_DAY
+    words = [days_text.strip().lower()] if days_text is not None else []
+    words += [", ".join(span_text(span) for span in ordered)] if spans else []
+    condition = Arrived(
+        f"arrived {' '.join(words)} {zone_name}",
+        frozenset(WEEKDAYS.index(day) for day in days),
+        ordered,
+        zone,
+        line,
+    )
+    if condition.every_moment:
+        scope.findings.warning(
+            path,
+            "arrival_always",
+            "this `arrived:` covers every day and every hour, so it holds for every lead. "
+            "Narrow `days:` or `hours:`, or remove the condition.",
+        )
+    return condition
+
+
+def _zone_hint(name: str) -> str:
+    import difflib
+    import zoneinfo
+
+    close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1, cutoff=0.6)
+    if close:
+        return f"Did you mean '{close[0]}'?"
+    return "Use an IANA name such as Europe/Berlin, America/New_York or UTC."
+
+
+def _hours_problem(text: str, error: ValueError) -> str:
+    start, sep, end = str(text).strip().partition("-")
+    try:
+        order = (minutes(start), minutes(end)) if sep else None
+    except ValueError:
+        order = None
+    if order is not None and order[0] == order[1]:
+        return f"'{text}' is empty: it ends where it starts. Give the hours it covers, e.g. '09:00-17:00'."
+    if order is not None and order[1] < order[0]:
+        return (
+            f"'{text}' ends before it starts. A range past midnight is two ranges: "
+            f"hours: ['{start.strip()}-24:00', '00:00-{end.strip()}'] (each applies on every day in `days:`)."
+        )
+    return (
+        f"'{text}' is not a range of hours ({error}). "
+        "Write 'HH:MM-HH:MM', e.g. '09:00-17:00'; the end is exclusive and may be 24:00."
     )
 
 

@@ -131,6 +131,7 @@ class _Compiler:
         self.segment_names = frozenset(_mapping(data.get("segments")))
         self.pool_names = frozenset(_mapping(data.get("pools")))
         self.names_seen: dict[str, Path] = {}
+        self.pool_members: Mapping[str, frozenset[str]] | None = None
 
     def run(self) -> None:
         data, out = self.data, self.out
@@ -221,8 +222,23 @@ class _Compiler:
 
     def _scope(self) -> Scope:
         return Scope(
-            self.findings, self.territory_names, self.segment_names, fields_used=self.out.fields_read
+            self.findings,
+            self.territory_names,
+            self.segment_names,
+            fields_used=self.out.fields_read,
+            pool_names=self.pool_names,
+            pool_members=self._pool_members(),
+            pools_used=self.out.used_pools,
         )
+
+    def _pool_members(self) -> Mapping[str, frozenset[str]]:
+        """Each compiled pool's member ids (pools compile before segments and routes)."""
+        if self.pool_members is None:
+            self.pool_members = {
+                name: frozenset(member.owner_id for member in pool.members)
+                for name, (pool, _) in self.out.pools.items()
+            }
+        return self.pool_members
 
     def _segments(self) -> None:
         refs: dict[str, set[str]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from processors.routing.plan import (
     Action,
@@ -21,6 +21,7 @@ from processors.routing.plan import (
 )
 from processors.rules import paths
 from processors.rules.conditions import Condition
+from processors.rules.paths import CRM_OWNER_PATHS, CrmOwnerSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +46,6 @@ class LeadAction:
 
     def resolve(self, lead: Mapping[str, Any]) -> Action:
         raise NotImplementedError
-
-
-#: Where ``account_owner`` and ``existing_owner`` read the owner id.
-CrmOwnerSource = Literal["account_owner", "existing_owner"]
-CRM_OWNER_PATHS: dict[CrmOwnerSource, str] = {
-    "account_owner": "crm.account.owner_id",
-    "existing_owner": "crm.person.owner_id",
-}
 
 
 class CrmOwner(LeadAction):

@@ -13,9 +13,17 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import schemas
+
+#: The owners of the CRM records a lead matched, and where each is read:
+#: ``account_owner`` (the account's) and ``existing_owner`` (the contact's or lead's).
+CrmOwnerSource = Literal["account_owner", "existing_owner"]
+CRM_OWNER_PATHS: dict[CrmOwnerSource, str] = {
+    "account_owner": "crm.account.owner_id",
+    "existing_owner": "crm.person.owner_id",
+}
 
 #: Type of the value at a path, as far as the schema says.
 Kind = str  # "string" | "number" | "boolean" | "record" | "map" | "array"
