@@ -545,6 +545,22 @@ class Settings:
 
 SETTINGS_FIELDS = tuple(fields(Settings))
 
+#: The settings that shape a lead routed in-process (``leadroute route``, ``explain``): Redis for
+#: the state, the fallback queue, enrichment, matching and logging. Those commands list only
+#: these in ``--help``; the others (Kafka, topics, the running stages) still work as flags and
+#: env vars but change nothing there.
+IN_PROCESS_SETTINGS: frozenset[str] = frozenset(
+    {
+        "redis_url", "redis_password", "redis_ssl_ca_certs", "redis_ssl_certfile", "redis_ssl_keyfile",
+        "redis_cluster", "redis_prefix",
+        "default_queue", "default_channel", "max_custom_bytes", "assignment_ttl_days",
+        "regions_file", "titles_file", "segments_file",
+        "free_mail_domains", "disposable_domains", "business_domains",
+        *(spec.name for spec in SETTINGS_FIELDS if spec.name.startswith(("firmographics", "match_"))),
+        "log_level",
+    }
+)  # fmt: skip
+
 MASK = "***"
 
 #: Pass-through Kafka settings whose values are secrets: passwords, OAuth client secrets, keys in PEM,

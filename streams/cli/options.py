@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import click
@@ -20,7 +20,7 @@ from streams.settings import SETTINGS_FIELDS, Settings
 console = Console(stderr=True)
 
 
-def _option_for(spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def _option_for(spec: Any, *, hidden: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     kind = str(spec.type)
     click_type: Any = (
         bool
@@ -37,12 +37,35 @@ def _option_for(spec: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]
         spec.name,
         type=click_type,
         default=None,
+        hidden=hidden,
         help=f"{spec.metadata['help']} [env {spec.metadata['env']}; default {default}]",
     )
 
 
-def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds a flag for every setting; flags win over ``LEADROUTE_*`` env vars."""
+def with_settings(
+    command: Callable[..., Any] | None = None,
+    *,
+    shown: Collection[str] | None = None,
+    hidden: Collection[str] = (),
+) -> Any:
+    """Adds a flag for every setting; flags win over ``LEADROUTE_*`` env vars.
+
+    ``@with_settings`` lists every setting in ``--help``; ``@with_settings(shown=names)``
+    lists only those and ``hidden=names`` leaves some out. A setting left out of the
+    help still works as a flag and as its env var, so nothing a script passes breaks.
+    """
+    if command is None:
+        return functools.partial(_with_settings, shown=shown, hidden=hidden)
+    return _with_settings(command, shown=shown, hidden=hidden)
+
+
+def _with_settings(
+    command: Callable[..., Any], *, shown: Collection[str] | None, hidden: Collection[str]
+) -> Callable[..., Any]:
+    known = {spec.name for spec in SETTINGS_FIELDS}
+    unknown = sorted({*(shown or ()), *hidden} - known)
+    if unknown:
+        raise ValueError(f"not settings: {', '.join(unknown)}")
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -57,7 +80,8 @@ def with_settings(command: Callable[..., Any]) -> Callable[..., Any]:
 
     command_with_flags: Callable[..., Any] = wrapper
     for spec in reversed(SETTINGS_FIELDS):
-        command_with_flags = _option_for(spec)(command_with_flags)
+        out_of_help = spec.name in hidden or (shown is not None and spec.name not in shown)
+        command_with_flags = _option_for(spec, hidden=out_of_help)(command_with_flags)
     return command_with_flags
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -22,7 +23,7 @@ from rich.tree import Tree
 from processors.config import ConfigError
 from streams import wiring
 from streams.cli.options import with_settings
-from streams.settings import Settings
+from streams.settings import IN_PROCESS_SETTINGS, Settings
 
 console = Console(stderr=True)
 out = Console()
@@ -31,6 +32,62 @@ out = Console()
 def _fail(error: Exception, code: int = 2) -> None:
     console.print(f"[red]{error}[/]")
     sys.exit(code)
+
+
+# --- options route, explain and simulate share ------------------------------------------------
+
+#: The settings flags ``--rules`` and ``--owners`` stand for in explain and simulate: they
+#: still work (hidden from --help), so a script that passes them keeps working.
+_FILE_SETTINGS = ("rules_file", "owners_file")
+
+_CRM_KINDS = (
+    ("accounts", "account", "accounts"),
+    ("contacts", "contact", "contacts"),
+    ("leads", "lead", "CRM leads"),
+    ("opportunities", "opportunity", "opportunities"),
+)
+
+
+def crm_csv_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--crm-accounts/--crm-contacts/--crm-leads/--crm-opportunities CSV``: a CRM from its exports."""
+    for name, _kind, what in reversed(_CRM_KINDS):
+        command = click.option(
+            f"--crm-{name}",
+            f"crm_{name}",
+            type=click.Path(exists=True, dir_okay=False),
+            help=f"CSV of {what} as 'leadroute crm load' reads it (docs/crm.md): leads are "
+            "matched against the CRM of these files, held in memory, instead of the mirror in Redis.",
+        )(command)
+    return command
+
+
+def crm_mirror_from(
+    settings: Settings,
+    *,
+    accounts: str | None,
+    contacts: str | None,
+    leads: str | None,
+    opportunities: str | None,
+    quiet: bool = False,
+) -> tuple[Any, dict[str, Any] | None]:
+    """The in-memory CRM of the ``--crm-*`` files and what went into it; (None, None) without any.
+
+    A file that is not readable as its kind raises ValueError (exit 2); a refused row is
+    reported on stderr and left out, as ``crm load`` does.
+    """
+    from streams.routing.router import crm_from_files
+
+    given = {"account": accounts, "contact": contacts, "lead": leads, "opportunity": opportunities}
+    files: dict[Any, str] = {kind: path for kind, path in given.items() if path}
+    if not files:
+        return None, None
+    mirror, report = crm_from_files(files, max_candidates=settings.match_name_candidates)
+    if not quiet:
+        loaded = ", ".join(f"{count} {kind} records" for kind, count in report.records.items())
+        console.print(f"[dim]CRM from CSV: {loaded}[/]")
+        for row in report.rejections:
+            console.print(f"[yellow]{row['file']}:{row['line']}[/] left out of the CRM: {row['reason']}")
+    return mirror, report.as_json()
 
 
 # --- rules check -------------------------------------------------------------------------------
@@ -152,7 +209,8 @@ def _lead_from_document(document: dict[str, Any], router: Any) -> Any:
     return lead
 
 
-def _at_option(value: str | None) -> int | None:
+def parse_at(value: str | None) -> int | None:
+    """``--at``/``--since``/``--until``: an ISO date-time with its offset → epoch ms (None stays None)."""
     if value is None:
         return None
     try:
@@ -196,7 +254,7 @@ def _at_option(value: str | None) -> int | None:
     help="Match raw leads against the CRM mirror in Redis, or against no CRM.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the assignment event as JSON.")
-@with_settings
+@with_settings(shown=IN_PROCESS_SETTINGS - set(_FILE_SETTINGS))
 def explain(
     settings: Settings,
     rules_path: str | None,
@@ -218,7 +276,7 @@ def explain(
     from streams.routing.rules_source import rules_for
     from streams.routing.simulate import SettableClock
 
-    at_ms = _at_option(at)
+    at_ms = parse_at(at)
     try:
         rule_set = rules_for(settings, rules_path)
         owners = owners_for(settings, owners_path)
@@ -326,12 +384,13 @@ def explanation_tree(rule_set: Any, plan: Any, decided: Any) -> Tree:
     type=click.Path(exists=True, dir_okay=False),
     help="Owners for both sides [default: LEADROUTE_OWNERS_FILE].",
 )
+@crm_csv_options
 @click.option(
     "--limit", type=click.IntRange(1), default=100_000, show_default=True, help="Most leads to read."
 )
 @click.option("--show", type=click.IntRange(0), default=10, show_default=True, help="Changed leads to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
-@with_settings
+@with_settings(hidden=_FILE_SETTINGS)
 def simulate(
     settings: Settings,
     rules_path: str,
@@ -341,11 +400,18 @@ def simulate(
     since: str | None,
     until: str | None,
     owners_path: str | None,
+    crm_accounts: str | None,
+    crm_contacts: str | None,
+    crm_leads: str | None,
+    crm_opportunities: str | None,
     limit: int,
     show: int,
     as_json: bool,
 ) -> None:
     """Show what a draft rule set would change: owners, channels and routes, before and after.
+
+    Raw leads (--input) are matched against the CRM of the --crm-* files, or no CRM;
+    past events keep the CRM match they were decided with.
 
     Exit codes: 0 simulated; 2 bad arguments, rules, owners or input; 4 the broker
     is unreachable (--since).
@@ -357,6 +423,14 @@ def simulate(
     sources = [bool(input_path), bool(assignments_path), bool(since)]
     if sum(sources) != 1:
         _fail(click.UsageError("give exactly one of --input, --assignments or --since"))
+    crm_files = {
+        "accounts": crm_accounts,
+        "contacts": crm_contacts,
+        "leads": crm_leads,
+        "opportunities": crm_opportunities,
+    }
+    if not input_path and any(crm_files.values()):
+        _fail(click.UsageError("--crm-* files apply to --input; past events keep the CRM match they had"))
     try:
         draft = rules_for(settings, rules_path)
         owners = owners_for(settings, owners_path)
@@ -366,7 +440,8 @@ def simulate(
             )
         against = rules_for(settings, against_path) if (against_path or input_path) else None
         if input_path:
-            router = in_process_router(settings, rules=draft, owners=owners)
+            crm, _ = crm_mirror_from(settings, **crm_files, quiet=as_json)
+            router = in_process_router(settings, rules=draft, owners=owners, mirror=crm)
             leads, rejected = read_raw_leads(Path(input_path), router)
             leads = leads[:limit]
             if rejected:
@@ -379,12 +454,12 @@ def simulate(
             if assignments_path:
                 events = list(read_assignment_events(Path(assignments_path)))[:limit]
             else:
-                since_ms = _at_option(since)
+                since_ms = parse_at(since)
                 assert since_ms is not None
                 try:
                     from streams.routing.simulate import read_assigned_topic
 
-                    events = read_assigned_topic(settings, since_ms, _at_option(until), limit)
+                    events = read_assigned_topic(settings, since_ms, parse_at(until), limit)
                 except Exception as error:
                     if isinstance(error, ValueError):
                         raise

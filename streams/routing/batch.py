@@ -36,8 +36,10 @@ from processors.routing.memory_ledger import InMemoryLedger
 from streams import wiring
 from streams.csv_safe import SafeWriter
 from streams.redis_client import redis_answers
+from streams.routing.output import OutputShape
 from streams.routing.router import owners_for
 from streams.routing.rules_source import rules_for
+from streams.routing.simulate import SettableClock
 from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.
@@ -105,9 +107,13 @@ ASSIGNMENT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _iso(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def assignment_row(assignment: Assignment) -> list[object]:
     """One assignment as the cells of ASSIGNMENT_COLUMNS; the company is as the lead sent it."""
-    decided = datetime.fromtimestamp(assignment["decided_at_ms"] / 1000, tz=UTC)
     return [
         assignment["lead_id"],
         assignment["lead"]["raw"].get("company") or "",
@@ -116,22 +122,25 @@ def assignment_row(assignment: Assignment) -> list[object]:
         assignment["destination"] if assignment["destination_type"] == "owner" else "",
         assignment["channel"],
         assignment["route"] or "",
-        decided.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        _iso(assignment["decided_at_ms"]),
         "true" if assignment["replayed"] else "false",
         assignment["reason"],
         " | ".join(assignment["decision_path"]),
     ]
 
 
-def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror, OwnerDirectory, str]:
+def _store(
+    settings: Settings, state: str, crm: CrmMirror | None = None
+) -> tuple[AssignmentLedger, CrmMirror, OwnerDirectory, str]:
     """Ledger, CRM mirror and owners: the stream's, in Redis, or in memory (an empty CRM).
 
     Owners come from LEADROUTE_OWNERS_FILE when it is set, else (in Redis) from
-    what owner-sync keeps there.
+    what owner-sync keeps there; the CRM from ``crm`` (CSV exports loaded in
+    memory) when given, else from the mirror crm-sync keeps in Redis.
     """
     owners_file = owners_for(settings)
     if state == "memory" or (state == "auto" and not redis_answers(settings)):
-        mirror = InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
+        mirror = crm or InMemoryCrmMirror(max_candidates=settings.match_name_candidates)
         return InMemoryLedger(), mirror, StaticOwners(owners_file), "memory"
 
     owners: OwnerDirectory = (
@@ -139,7 +148,7 @@ def _store(settings: Settings, state: str) -> tuple[AssignmentLedger, CrmMirror,
     )
     return (
         wiring.assignment_ledger(settings),
-        wiring.crm_mirror(settings),
+        crm or wiring.crm_mirror(settings),
         owners,
         f"redis ({settings.redis_location()})",
     )
@@ -159,11 +168,22 @@ def run_batch(
     state: str,
     as_json: bool,
     enricher: Enricher | None = None,
+    crm: CrmMirror | None = None,
+    at_ms: int | None = None,
+    shape: OutputShape | None = None,
+    crm_report: dict[str, Any] | None = None,
 ) -> int:
+    """Routes every line of ``input_path``; returns the exit code (0 all routed, 1 some rejected).
+
+    ``crm`` is the CRM to match against instead of the state's; ``at_ms`` freezes
+    the clock (working hours, out of office, caps and their hour/day/week buckets
+    all follow it); ``shape`` says what of each assignment is written.
+    """
     console = Console(stderr=True)
     source = Path(input_path)
+    shape = shape or OutputShape()
     rules = rules_for(settings)
-    ledger, mirror, owners, state_used = _store(settings, state)
+    ledger, mirror, owners, state_used = _store(settings, state, crm)
     if enricher is None:
         from streams.wiring import build_enricher_for
 
@@ -174,7 +194,7 @@ def run_batch(
         rules=rules,
         owners=owners,
         ledger=ledger,
-        clock=SystemClock(),
+        clock=SystemClock() if at_ms is None else SettableClock(at_ms),
         enricher=enricher,
         matcher=matcher_for(settings),
         mirror=mirror,
@@ -205,7 +225,7 @@ def run_batch(
         task = progress.add_task("route", total=total, name=source.name)
         writer = SafeWriter(output) if as_csv else None
         if writer is not None:
-            writer.writerow(ASSIGNMENT_COLUMNS)
+            writer.writerow(shape.columns or ASSIGNMENT_COLUMNS)
         for number, document in read_documents(source):
             progress.update(task, completed=number)
             try:
@@ -222,9 +242,9 @@ def run_batch(
                     )
                 continue
             if writer is not None:
-                writer.writerow(assignment_row(assignment))
+                writer.writerow(shape.row(assignment) if shape.columns else assignment_row(assignment))
             else:
-                output.write(json.dumps(assignment, ensure_ascii=False) + "\n")
+                output.write(shape.line(assignment))
             destinations[f"{assignment['destination_type']}:{assignment['destination']}"] += 1
             channels[assignment["channel"]] += 1
             routed += 1
@@ -240,17 +260,21 @@ def run_batch(
         "rejected": len(rejected),
         "rejected_lines": [r["line"] for r in rejected[:100]],
         "rules_version": rules.version,
+        "at": None if at_ms is None else _iso(at_ms),
         "by_destination": dict(destinations.most_common()),
         "by_channel": dict(channels.most_common()),
         "reject_reasons": dict(reasons.most_common()),
         "leads_per_second": round((routed + len(rejected)) / elapsed, 1) if elapsed else None,
     }
+    if crm_report is not None:
+        summary["crm"] = crm_report
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         table = Table(title=f"Routed {source.name}", show_header=False)
-        for key in ("routed", "rejected", "state", "rules_version", "leads_per_second", "output"):
-            table.add_row(key.replace("_", " "), str(summary[key]))
+        for key in ("routed", "rejected", "state", "rules_version", "at", "leads_per_second", "output"):
+            if summary[key] is not None or key != "at":
+                table.add_row(key.replace("_", " "), str(summary[key]))
         for name, count in channels.most_common():
             table.add_row(f"channel {name}", str(count))
         for name, count in destinations.most_common():

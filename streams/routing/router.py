@@ -7,11 +7,14 @@ in-memory ledger that keeps the same semantics as the Redis one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from processors.config import ConfigError
 from processors.crm.memory import InMemoryCrmMirror
+from processors.crm.models import RECORD_KINDS, RecordKind
 from processors.enrichment.enricher import Enricher
 from processors.owners.loader import parse_owners
 from processors.owners.memory import StaticOwners
@@ -43,6 +46,62 @@ def read_owners(path: str | Path) -> list[Owner]:
 def owners_for(settings: Settings, path: str | None = None) -> list[Owner]:
     chosen = path or settings.owners_file
     return read_owners(chosen) if chosen else []
+
+
+@dataclass(slots=True)
+class CrmFilesReport:
+    """What went into an in-memory CRM from CSV exports: per kind, records kept and rows refused."""
+
+    records: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    #: The first refused rows: file, line and why.
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "deleted": self.deleted,
+            "rejected": self.rejected,
+            "rejections": self.rejections,
+        }
+
+
+def crm_from_files(
+    files: Mapping[RecordKind, str | Path], *, max_candidates: int, shown: int = 20
+) -> tuple[InMemoryCrmMirror, CrmFilesReport]:
+    """A CRM mirror in memory, filled from the CSV exports ``leadroute crm load`` reads.
+
+    The same reader as ``crm load`` (same columns, header aliases and row checks);
+    every header is checked before any row is read, and a file that cannot be read
+    as its kind raises :class:`~streams.crm.csv_records.CsvFormatError`. A refused
+    row is counted and skipped, as ``crm load`` does; a row marked deleted removes
+    the record a file before it added.
+    """
+    from streams.crm.csv_records import CrmCsvReader
+
+    readers = [CrmCsvReader(kind, Path(files[kind])) for kind in RECORD_KINDS if kind in files]
+    mirror = InMemoryCrmMirror(max_candidates=max_candidates)
+    report = CrmFilesReport()
+    for reader in readers:
+        kept = deleted = rejected = 0
+        for row in reader:
+            if row.deleted_id is not None:
+                mirror.delete(reader.kind, row.deleted_id)
+                deleted += 1
+            elif row.record is not None:
+                mirror.upsert(reader.kind, row.record)
+                kept += 1
+            else:
+                rejected += 1
+                if len(report.rejections) < shown:
+                    report.rejections.append(
+                        {"file": str(reader.path), "line": row.line, "reason": row.rejection}
+                    )
+        report.records[reader.kind] = kept
+        report.deleted[reader.kind] = deleted
+        report.rejected[reader.kind] = rejected
+    return mirror, report
 
 
 def in_process_router(
