@@ -30,7 +30,7 @@ from processors.intake import parse_json, raw_lead_from_json
 from processors.models import Assignment
 from processors.owners.memory import StaticOwners
 from processors.pipeline import Router, route_raw_lead
-from processors.ports import CrmMirror, OwnerDirectory, SystemClock
+from processors.ports import CrmMirror, FrozenClock, OwnerDirectory, SystemClock
 from processors.routing.ledger import AssignmentLedger
 from processors.routing.memory_ledger import InMemoryLedger
 from streams import wiring
@@ -39,7 +39,6 @@ from streams.redis_client import redis_answers
 from streams.routing.output import OutputShape
 from streams.routing.router import owners_for
 from streams.routing.rules_source import rules_for
-from streams.routing.simulate import SettableClock
 from streams.settings import Settings
 
 #: A CSV cell that held nothing is no value, not an empty string.
@@ -194,7 +193,7 @@ def run_batch(
         rules=rules,
         owners=owners,
         ledger=ledger,
-        clock=SystemClock() if at_ms is None else SettableClock(at_ms),
+        clock=SystemClock() if at_ms is None else FrozenClock(at_ms),
         enricher=enricher,
         matcher=matcher_for(settings),
         mirror=mirror,
