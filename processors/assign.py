@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 from processors.models import Assignment, Lead, OwnerSkip
@@ -49,7 +49,7 @@ from processors.owners.models import Owner
 from processors.ports import Clock, OwnerDirectory, RoutingRules
 from processors.routing.duplicates import FirstLead, identities, later_in_batch
 from processors.routing.ledger import AssignmentLedger, AssignRequest, AssignResult, Attempt, Candidate
-from processors.routing.plan import Action, PoolAction, QueueAction, RoutePlan
+from processors.routing.plan import Action, OwnerAction, PoolAction, QueueAction, RoutePlan
 from processors.rules.explain import (
     OWNER_LABELS,
     action_label,
@@ -75,6 +75,23 @@ class CandidateCache:
         self._owners = owners
         self._now_ms = now_ms
         self._seen: dict[tuple[str, float, tuple[str, ...]], Candidate] = {}
+        self._by_email: dict[str, str | None] | None = None
+
+    def owner_named(self, text: str) -> str | None:
+        """The owner a lead's field names: an owner id exactly, else one owner's e-mail in any case.
+
+        An e-mail two owners share names nobody: guessing between them would
+        route a partner's lead to the wrong rep.
+        """
+        if text in self._owners:
+            return text
+        if self._by_email is None:
+            self._by_email = {}
+            for owner in self._owners.values():
+                email = owner.email.strip().casefold()
+                if email:
+                    self._by_email[email] = None if email in self._by_email else owner.id
+        return self._by_email.get(text.strip().casefold())
 
     def get(self, owner_id: str, weight: float = 1.0, require_skills: tuple[str, ...] = ()) -> Candidate:
         key = (owner_id, weight, require_skills)
@@ -183,6 +200,11 @@ def _new_plan_part(plan: RoutePlan, actions: Sequence[Action]) -> PlanPart:
     )
 
 
+def _named_owner(action: OwnerAction, candidates: CandidateCache) -> OwnerAction:
+    """An ``owner_from`` action with the lead's text replaced by the owner it names (or none)."""
+    return replace(action, owner_id=candidates.owner_named(action.owner_id or ""))
+
+
 def request_for(
     lead: Lead, plan: RoutePlan, candidates: CandidateCache, now_ms: int, last_resort_queue: str
 ) -> AssignRequest:
@@ -209,7 +231,12 @@ def _request_and_meta(
     last_resort_queue: str,
     identity: _Identity = _NO_IDENTITY,
 ) -> tuple[AssignRequest, dict[str, Any], PlanPart]:
-    actions: list[Action] = list(plan.actions)
+    actions: list[Action] = [
+        _named_owner(action, candidates)
+        if type(action) is OwnerAction and action.field is not None and action.owner_id is not None
+        else action
+        for action in plan.actions
+    ]
     if not actions or not isinstance(actions[-1], QueueAction):
         # A lead is never left without a destination: if every owner in the
         # chain is unavailable, it waits in the last-resort queue.

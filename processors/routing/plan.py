@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 Strategy = Literal["round_robin", "weighted", "load_balanced"]
 BalanceBy = Literal["assignments_today", "open_load"]
-OwnerSource = Literal["owner", "account_owner", "existing_owner", "first_lead_owner"]
+OwnerSource = Literal["owner", "account_owner", "existing_owner", "first_lead_owner", "owner_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +29,14 @@ class OwnerAction:
 
     ``owner_id`` is ``None`` when the lead has no such owner (no matched account,
     say); the action then fails and the next one in the chain is tried.
+    ``owner_from`` actions carry the lead's field (``field``) and, until the
+    assign step looks it up in the owner directory, the text found there.
     """
 
     source: OwnerSource
     owner_id: str | None
     line: int | None = None
+    field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

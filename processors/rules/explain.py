@@ -42,12 +42,14 @@ OWNER_LABELS = {
     "account_owner": "account owner",
     "existing_owner": "existing owner",
     "first_lead_owner": "first lead's owner",
+    "owner_from": "owner named by the lead",
 }
 _NO_OWNER = {
     "first_lead_owner": "the lead this one repeats went to a queue",
     "account_owner": "the lead matched no CRM account with an owner",
     "existing_owner": "the lead is not a known CRM lead or contact with an owner",
     "owner": "no owner named",
+    "owner_from": "the lead's field is empty or names no owner in the directory (by id or e-mail)",
 }
 #: The line every replayed event's decision path ends with.
 REPLAYED_LINE = "replayed: this lead was decided before; the first decision stands"
@@ -64,8 +66,15 @@ def action_label(action: Action) -> str:
         return f"queue {action.queue}"
     if isinstance(action, PoolAction):
         return f"pool {action.pool} ({action.strategy})"
-    label = OWNER_LABELS[action.source]
+    label = _owner_label(action)
     return f"{label} {action.owner_id}" if action.owner_id else label
+
+
+def _owner_label(action: OwnerAction) -> str:
+    """ "account owner", or for ``owner_from`` the field that named the owner."""
+    if action.field is not None:
+        return f"owner named by {action.field}"
+    return OWNER_LABELS[action.source]
 
 
 #: How a duplicate's match is said: "repeats lead l-1 (same e-mail)".
@@ -81,6 +90,8 @@ def duplicate_line(duplicate: Mapping[str, Any]) -> str:
 def missing_owner(action: Action) -> str | None:
     """Why an owner action cannot place the lead, known from the plan alone; ``None`` when it might."""
     if isinstance(action, OwnerAction) and action.owner_id is None:
+        if action.field is not None:
+            return f"{action.field} is empty or names no owner in the directory (by id or e-mail)"
         return _NO_OWNER[action.source]
     return None
 
@@ -208,7 +219,7 @@ def describe_condition(condition: ConditionTrace) -> str:
 def describe_action(action: Action) -> str:
     if isinstance(action, OwnerAction):
         who = action.owner_id if action.owner_id is not None else "(none)"
-        return f"{OWNER_LABELS[action.source]} {who}"
+        return f"{_owner_label(action)} {who}"
     if isinstance(action, PoolAction):
         size = len(action.members)
         extra = f", skills {', '.join(action.require_skills)}" if action.require_skills else ""

@@ -26,6 +26,7 @@ from processors.rules.model import (
     Group,
     LeadAction,
     Node,
+    OwnerFromField,
     Pool,
     Route,
     SkillPool,
@@ -210,6 +211,26 @@ class _Compiler:
                 self._check_path(skill_from, (*path, "skill_from"))
                 self.out.fields_read.append((skill_from, (*path, "skill_from")))
 
+    def _owner_from(self, field_path: str, path: Path, line: int | None) -> OwnerFromField | None:
+        """A lead field naming the owner must hold one text: an id or e-mail, not a record or a list."""
+        from processors.rules import paths
+
+        node = paths.lookup(field_path)
+        if node is None:
+            self._check_path(field_path, path)
+            return None
+        if node.kind != "string" or node.through_array:
+            what = "a list of values" if node.through_array else f"a {node.kind}"
+            self.findings.error(
+                path,
+                "owner_from_not_text",
+                f"'{field_path}' holds {what}, not one text; owner_from needs a field holding an "
+                "owner id or e-mail, e.g. raw.custom.partner_rep_email.",
+            )
+            return None
+        self.out.fields_read.append((field_path, path))
+        return OwnerFromField(field_path, line)
+
     def _check_path(self, field_path: str, path: Path) -> None:
         from processors.rules import paths
 
@@ -299,6 +320,8 @@ class _Compiler:
         if kind in CRM_OWNER_PATHS:
             self.out.fields_read.append((CRM_OWNER_PATHS[kind], (*path, kind)))
             return CrmOwner(kind, line)
+        if kind == "owner_from":
+            return self._owner_from(value, (*path, kind), line)
         if kind == "queue":
             if self.out.queues is not None and value not in self.out.queues:
                 self.findings.warning(

@@ -2,7 +2,8 @@
 
 Everything that does not depend on the lead is built once at load (pool actions,
 queue actions, fixed owners), so planning a lead mostly reuses ready objects; only
-``account_owner``, ``existing_owner`` and pools with ``skill_from`` read the lead.
+``account_owner``, ``existing_owner``, ``owner_from`` and pools with ``skill_from``
+read the lead.
 """
 
 from __future__ import annotations
@@ -63,6 +64,27 @@ class CrmOwner(LeadAction):
         owner = self._read(lead)
         owner_id = owner if isinstance(owner, str) and owner.strip() else None
         return OwnerAction(self.source, owner_id, self.line)
+
+
+class OwnerFromField(LeadAction):
+    """``owner_from: <field>``: the lead names its owner (a partner form naming its rep).
+
+    The text is an owner id or e-mail; which owner it is, if any, is for the
+    assign step to say against the owner directory of the moment.
+    """
+
+    __slots__ = ("_read", "field", "key", "line")
+
+    def __init__(self, field: str, line: int | None) -> None:
+        self.field = field
+        self.line = line
+        self.key = ("owner_from", field)
+        self._read = paths.getter(field)
+
+    def resolve(self, lead: Mapping[str, Any]) -> Action:
+        value = self._read(lead)
+        named = value.strip() if isinstance(value, str) and value.strip() else None
+        return OwnerAction("owner_from", named, self.line, self.field)
 
 
 class SkillPool(LeadAction):
