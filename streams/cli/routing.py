@@ -465,9 +465,10 @@ def simulate(
                         raise
                     _fail(error, 4)
                     return
-            after = replay(events, draft, owners, settings.default_queue)
+            window_s = settings.duplicate_window_days * 86_400
+            after = replay(events, draft, owners, settings.default_queue, window_s)
             if against is not None:
-                before = replay(events, against, owners, settings.default_queue)
+                before = replay(events, against, owners, settings.default_queue, window_s)
                 before_label = against.version
             else:
                 from streams.routing.simulate import outcome_of

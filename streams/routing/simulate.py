@@ -198,9 +198,17 @@ def route_fresh(leads: Sequence[Lead], rules: RuleSet, router: Router) -> list[O
 
 
 def replay(
-    events: Sequence[Assignment], rules: RuleSet, owners: Sequence[Owner], last_resort_queue: str
+    events: Sequence[Assignment],
+    rules: RuleSet,
+    owners: Sequence[Owner],
+    last_resort_queue: str,
+    duplicate_window_s: int = 0,
 ) -> list[Outcome]:
-    """Past decisions re-decided by ``rules``, each at the moment it was first decided."""
+    """Past decisions re-decided by ``rules``, each at the moment it was first decided.
+
+    With ``duplicate_window_s`` the replay finds repeats among the replayed leads
+    as the live router would, so a draft that routes duplicates apart is tested.
+    """
     ledger, directory = InMemoryLedger(), StaticOwners(owners)
     clock = SettableClock(0)
     outcomes = []
@@ -214,6 +222,7 @@ def replay(
             ledger=ledger,
             clock=clock,
             last_resort_queue=last_resort_queue,
+            duplicate_window_s=duplicate_window_s,
         )
         outcomes.append(outcome_of(decided))
     return outcomes

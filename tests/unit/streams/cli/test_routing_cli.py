@@ -260,3 +260,34 @@ def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path:
     )
     assert off.exit_code == 0, off.output
     assert not any(json.loads(line)["is_duplicate"] for line in out.read_text(encoding="utf-8").splitlines())
+
+
+def test_simulate_replays_find_duplicates_among_past_events(tmp_path: Path) -> None:
+    leads = tmp_path / "import.jsonl"
+    people = [
+        {"lead_id": "imp-1", **EMEA_ENTERPRISE},
+        {"lead_id": "imp-2", "email": "someone@else-example.de", "country": "DE", "source": "web"},
+        {"lead_id": "imp-3", **EMEA_ENTERPRISE, "email": "CTO@Bigcorp-Example.co.uk"},
+    ]
+    leads.write_text("".join(json.dumps(p) + "\n" for p in people), encoding="utf-8")
+    past = tmp_path / "assigned.jsonl"
+    env = {**ENV, "LEADROUTE_RULES_FILE": str(EXAMPLE_RULES), "LEADROUTE_OWNERS_FILE": str(DEMO_OWNERS)}
+    routed = CliRunner().invoke(
+        main, ["route", "--input", str(leads), "--output", str(past), "--state", "memory"], env=env
+    )
+    assert routed.exit_code == 0, routed.output
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(
+        "version: 1\ndefaults: {channel: sales}\nduplicates: {follow_first_owner: false}\nroutes:\n"
+        "  - name: repeats\n    when: {exists: duplicate.lead_id}\n    assign: {queue: duplicates}\n"
+        "  - name: all\n    assign: {queue: inbound}\n",
+        encoding="utf-8",
+    )
+    args = ["simulate", "--rules", str(draft), "--assignments", str(past), "--owners", str(DEMO_OWNERS)]
+    code, out = _run(*args, "--json")
+    assert code == 0, out
+    after = {r["name"]: r["after"] for r in json.loads(out)["destinations"]}
+    assert (after.get("queue:duplicates"), after.get("queue:inbound")) == (1, 2)
+    result = CliRunner().invoke(main, [*args, "--json"], env={"LEADROUTE_DUPLICATE_WINDOW_DAYS": "0"})
+    off = {r["name"]: r["after"] for r in json.loads(result.output)["destinations"]}
+    assert off.get("queue:duplicates") is None and off["queue:inbound"] == 3
