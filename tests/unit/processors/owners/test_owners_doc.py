@@ -5,7 +5,8 @@ block whose info string says ``refused`` must be refused, with the message of
 the ```text block after it (as ``leadroute owners load --check`` prints it);
 blocks that share ``example=NAME`` must load to the same owners (a CSV row and
 the YAML it stands for). The page must name every field the loader accepts,
-and the examples together must use every one of them.
+and the examples together must use every one of them; its links must lead to
+headings that exist and its ``leadroute`` commands must have the options shown.
 """
 
 from __future__ import annotations
@@ -157,3 +158,52 @@ def test_every_csv_column_is_shown_in_a_csv_example() -> None:
         if block.kind == "csv":
             headers.update(h.strip() for h in block.text.splitlines()[0].split(","))
     assert sorted(set(FIELDS) - headers) == []
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```$", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE | re.DOTALL)
+    return {_slug(h) for h in re.findall(r"^#+ (.+)$", text, re.MULTILINE)}
+
+
+def test_every_link_on_the_page_leads_to_a_file_and_heading_that_exist() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        file_part, _, anchor = target.partition("#")
+        path = (DOC.parent / file_part).resolve() if file_part else DOC
+        if not path.exists() or (anchor and anchor not in _anchors(path)):
+            broken.append(target)
+    assert broken == []
+
+
+def test_every_command_on_the_page_exists_with_the_options_shown() -> None:
+    import shlex
+
+    import click
+
+    wrong = []
+    for block in _blocks():
+        if block.kind not in ("sh", "bash", "text"):
+            continue
+        for line in block.text.splitlines():
+            line = line.removeprefix("$ ").strip()
+            if not line.startswith("leadroute "):
+                continue
+            words = shlex.split(line, comments=True)[1:]
+            command: click.Command = main
+            while words and isinstance(command, click.Group) and words[0] in command.commands:
+                command = command.commands[words.pop(0)]
+            if isinstance(command, click.Group):
+                wrong.append(f"{line}: no such command")
+                continue
+            known = {opt for param in command.params for opt in param.opts}
+            wrong += [f"{line}: no option {w}" for w in words if w.startswith("--") and w not in known]
+    assert wrong == []
