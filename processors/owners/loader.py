@@ -2,7 +2,8 @@
 
 A RevOps person edits these by hand, so every mistake is refused whole with
 where it is and how to fix it; a half-loaded roster would route leads to the
-wrong people.
+wrong people. docs/owners.md documents the format for the people who write it
+(its examples are loaded by tests/unit/processors/owners/test_owners_doc.py).
 
 YAML: a list of owners, or a mapping of owner id → fields, optionally under a
 top-level ``owners:`` key::

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -358,3 +359,96 @@ def test_route_with_redis_state_finds_a_duplicate_routed_in_an_earlier_run(
     assert not first["is_duplicate"]
     assert again["is_duplicate"] and again["duplicate_of"]["lead_id"] == "monday-1"
     assert again["destination"] == first["destination"]
+
+
+_DESK_RULES = """\
+version: 1
+name: frozen-clock-desk
+defaults: {channel: sales, fallback: [{queue: after-hours}]}
+pools:
+  desk: {strategy: round_robin, members: [ana, ben, cara]}
+queues: [after-hours]
+routes:
+  - name: everyone
+    assign: {pool: desk}
+"""
+# ana and ben work office hours; cara's week wraps from Sunday to Monday, afternoons only.
+_DESK_OWNERS = """\
+owners:
+  - {id: ana, time_zone: Europe/Berlin, working_hours: "mon-fri 09:00-17:00"}
+  - {id: ben, time_zone: Europe/Berlin, working_hours: "mon-fri 09:00-17:00"}
+  - {id: cara, time_zone: Europe/Berlin, working_hours: "sun-mon 12:00-20:00", cap_per_day: 2}
+"""
+
+
+def test_route_at_a_frozen_time_with_redis_state_continues_across_runs(
+    infra: Services, tmp_path: Path
+) -> None:
+    """Two runs at Monday 10:00 Berlin share one rotation; at 18:00 and 19:00 the frozen clock
+    picks cara, then her daily cap, counted across runs, sends leads to the queue."""
+    import redis
+
+    from streams.adapters.redis_cleanup import forget_prefix
+
+    rules, owners = tmp_path / "rules.yaml", tmp_path / "owners.yaml"
+    rules.write_text(_DESK_RULES, encoding="utf-8")
+    owners.write_text(_DESK_OWNERS, encoding="utf-8")
+    prefix = f"lr-test-route-at-{uuid.uuid4().hex[:8]}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEADROUTE_")},
+        "LEADROUTE_REDIS_URL": infra.redis_url,
+        "LEADROUTE_REDIS_PREFIX": prefix,
+        "LEADROUTE_FIRMOGRAPHICS": "none",
+    }
+
+    def run(name: str, at: str, count: int, state: str = "redis") -> list[dict]:
+        leads, out = tmp_path / f"{name}.jsonl", tmp_path / f"{name}-out.jsonl"
+        leads.write_text(
+            "".join(
+                json.dumps(
+                    {"lead_id": f"{name}-{i}", "email": f"buyer@{name}-{i}-example.com", "country": "DE"}
+                )
+                + "\n"
+                for i in range(count)
+            ),
+            encoding="utf-8",
+        )
+        command = ["route", "--input", str(leads), "--output", str(out), "--rules", str(rules)]
+        command += ["--owners", str(owners), "--at", at, "--compact", "--state", state]
+        done = subprocess.run([*LEADROUTE, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+    def owners_of(events: list[dict]) -> list[str]:
+        return [f"{e['destination_type']}:{e['destination']}" for e in events]
+
+    def skipped(event: dict, owner: str) -> str:
+        return next(s["reason"] for s in event["skips"] if s["owner_id"] == owner)
+
+    monday_10 = "2026-12-07T10:00:00+01:00"
+    try:
+        first = run("first", monday_10, 3)
+        second = run("second", monday_10, 3)
+        alone = run("alone", monday_10, 3, state="memory")  # the same leads without run 1 behind them
+        evening = run("evening", "2026-12-07T18:00:00+01:00", 3)
+        later = run("later", "2026-12-07T19:00:00+01:00", 1)
+    finally:
+        forget_prefix(redis.Redis.from_url(infra.redis_url), prefix)
+
+    # Monday 10:00 in Berlin: ana and ben work, cara (12:00-20:00) does not, whatever time it is now.
+    both = owners_of(first + second)
+    assert set(both) == {"owner:ana", "owner:ben"}
+    assert all(a != b for a, b in itertools.pairwise(both)), both  # one rotation over both runs
+    assert both.count("owner:ana") == both.count("owner:ben") == 3
+    assert skipped(first[0], "cara") == "outside working hours (Mon 10:00 Europe/Berlin; works 12:00-20:00)"
+    assert {e["decided_at_ms"] for e in first + second} == {1796634000000}
+    # In memory the second file starts the rotation afresh, where run 1 started; in Redis it went on.
+    assert owners_of(alone) == owners_of(first) and owners_of(second)[0] != owners_of(first)[0]
+
+    # Monday 18:00: only cara works; her daily cap of 2 sends the third lead to the queue.
+    assert owners_of(evening) == ["owner:cara", "owner:cara", "queue:after-hours"]
+    assert skipped(evening[0], "ana").startswith("outside working hours (Mon 18:00 Europe/Berlin")
+    assert skipped(evening[2], "cara") == "daily cap reached (2/2)"
+    # A run later that day counts what the evening run gave her.
+    assert owners_of(later) == ["queue:after-hours"]
+    assert skipped(later[0], "cara") == "daily cap reached (2/2)"
