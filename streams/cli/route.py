@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import click
 
-from streams.cli.options import exit_on_bad_configuration, with_settings
+from streams.cli.options import console, exit_on_bad_configuration, with_settings
 from streams.cli.routing import crm_csv_options, crm_mirror_from, parse_at
 from streams.settings import IN_PROCESS_SETTINGS, Settings
 
@@ -106,8 +106,9 @@ def route(
     still works as a flag or LEADROUTE_* variable (see 'leadroute config').
 
     Exit codes: 0 every line routed; 1 some lines were rejected (see the
-    summary); 2 bad arguments or configuration.
+    summary); 2 bad arguments or configuration; 5 Redis unreachable (--state redis).
     """
+    from processors.errors import DependencyUnavailable
     from streams.routing.batch import run_batch
     from streams.routing.output import OutputShape
     from streams.routing.router import owners_for
@@ -135,8 +136,8 @@ def route(
     except ValueError as error:
         exit_on_bad_configuration(error)
         return
-    sys.exit(
-        run_batch(
+    try:
+        code = run_batch(
             settings,
             enricher=enricher,
             input_path=input_path,
@@ -149,4 +150,10 @@ def route(
             at_ms=at_ms,
             shape=shape,
         )
-    )
+    except DependencyUnavailable as error:
+        console.print(
+            f"[red]Redis at {settings.redis_location()} is unreachable[/] ({error}). Start it, or route "
+            "with --state memory."
+        )
+        sys.exit(5)
+    sys.exit(code)

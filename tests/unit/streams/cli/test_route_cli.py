@@ -156,3 +156,28 @@ def test_route_at_a_time_judges_working_hours_then(tmp_path: Path) -> None:
     assert any("outside working hours" in skip["reason"] for skip in weekend["skips"])
     code, _ = _route(tmp_path, *args, "--at", "2026-11-25T10:00:00")
     assert code == 2
+
+
+def test_route_with_redis_state_and_no_redis_says_so_and_exits_5(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(
+        main,
+        [
+            "route",
+            "--input",
+            _leads(tmp_path, LEAD),
+            "--output",
+            str(tmp_path / "o.jsonl"),
+            "--state",
+            "redis",
+        ],
+        env={**ENV, "LEADROUTE_REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 5
+    assert "is unreachable" in result.output and "--state memory" in result.output
+    assert "Traceback" not in result.output
