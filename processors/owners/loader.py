@@ -80,7 +80,9 @@ def compact_hours(text: str) -> dict[str, tuple[Span, ...]] | None:
         return None
     hours: dict[str, list[Span]] = {}
     for spec in filter(None, (part.strip() for part in text.split(";"))):
-        days_text, _, ranges = spec.partition(" ")
+        # The days end where the first time begins, so "mon, wed 09:00-17:00" reads as written.
+        first_time = next((i for i, char in enumerate(spec) if char.isdigit()), len(spec))
+        days_text, ranges = spec[:first_time].replace(" ", ""), spec[first_time:]
         if not ranges.strip():
             raise ValueError(f"{spec!r} has no hours; write e.g. 'mon-fri 09:00-17:00'")
         spans = [parse_span(r) for r in ranges.replace(" ", "").split(",") if r]

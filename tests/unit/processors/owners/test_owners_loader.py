@@ -123,6 +123,13 @@ def test_day_ranges_may_wrap_the_week() -> None:
     assert compact_hours("wed-wed 09:00-10:00") == {"wed": ((540, 600),)}
 
 
+def test_spaces_in_the_day_list_read_as_written() -> None:
+    assert compact_hours("mon, wed 09:00-17:00") == {"mon": ((540, 1020),), "wed": ((540, 1020),)}
+    assert compact_hours("mon - tue 09:00-12:00, 13:00-17:00") == dict.fromkeys(
+        ("mon", "tue"), ((540, 720), (780, 1020))
+    )
+
+
 def test_compact_hours_forms() -> None:
     assert compact_hours("") is None and compact_hours("always") is None
     hours = compact_hours("mon,wed 09:00-12:00,13:00-17:00; sat 10:00-24:00")
