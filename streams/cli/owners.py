@@ -162,10 +162,19 @@ def owners() -> None:
 @owners.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--check", is_flag=True, help="Only validate the file; publish nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also remove the owners in Redis that FILE no longer lists (with --check: only list them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @with_settings
-def load(settings: Settings, file: str, check: bool, as_json: bool) -> None:
-    """Publish every owner of FILE (YAML or CSV) to the owners topic; a bad file is refused whole."""
+def load(settings: Settings, file: str, check: bool, prune: bool, as_json: bool) -> None:
+    """Publish every owner of FILE (YAML or CSV) to the owners topic; a bad file is refused whole.
+
+    Without --prune an owner left out of the file stays as it was: loading a
+    file of new hires never removes the rest of the team.
+    """
     try:
         text = Path(file).read_text(encoding="utf-8-sig")
     except OSError as error:
@@ -174,13 +183,44 @@ def load(settings: Settings, file: str, check: bool, as_json: bool) -> None:
         found = parse_owners(text, file)
     except ConfigError as error:
         _fail(EXIT_BAD_INPUT, f"Refused, nothing published: {error}")
-    published = 0 if check else publish_owners(settings, found)
+    listed = {owner.id for owner in found}
+    gone = sorted(set(_current(settings)) - listed) if prune else []
+    published = 0 if check else publish_owners(settings, found, deletes=gone)
     if as_json:
-        click.echo(json.dumps({"file": file, "owners": len(found), "published": published, "checked": check}))
-    elif check:
-        console.print(f"[green]{file}: {len(found)} owners, all valid[/] (nothing published).")
+        click.echo(
+            json.dumps(
+                {
+                    "file": file,
+                    "owners": len(found),
+                    "published": published,
+                    "checked": check,
+                    ("would_remove" if check else "removed"): gone,
+                }
+            )
+        )
+        return
+    removal = f"; {'would remove' if check else 'removed'} {len(gone)}: {', '.join(gone)}" if gone else ""
+    if check:
+        console.print(f"[green]{file}: {len(found)} owners, all valid[/] (nothing published{removal}).")
     else:
-        console.print(f"[green]Published {published} owners[/] from {file} to the owners topic.")
+        console.print(f"[green]Published {len(found)} owners[/] from {file} to the owners topic{removal}.")
+
+
+@owners.command("remove")
+@click.argument("owner_ids", nargs=-1, required=True)
+@with_settings
+def remove(settings: Settings, owner_ids: tuple[str, ...]) -> None:
+    """Remove OWNER_IDS from the owner directory (a tombstone on the owners topic for each).
+
+    Leads already assigned to them keep their owner; rules or pools that
+    still name them skip them as unknown owners and say so.
+    """
+    known = _current(settings)
+    missing = [owner_id for owner_id in owner_ids if owner_id not in known]
+    if missing:
+        _fail(EXIT_BAD_INPUT, f"Nothing removed: no owner {', '.join(map(repr, missing))} in Redis.")
+    publish_owners(settings, [], deletes=list(owner_ids))
+    console.print(f"[green]Removed[/] {', '.join(owner_ids)}; owner-sync applies it within a second or two.")
 
 
 @owners.command("example")

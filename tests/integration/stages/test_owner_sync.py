@@ -107,6 +107,36 @@ def test_owners_published_by_the_cli_reach_redis_with_changes_and_deletes(
     assert refused.exit_code == 2 and "bad.yaml:2" in refused.output
 
 
+def test_owners_left_out_of_a_file_stay_unless_pruned_and_remove_takes_ids(
+    owner_sync: Settings, tmp_path: Path
+) -> None:
+    env = settings_env(owner_sync)
+    runner = CliRunner()
+    team = tmp_path / "team.yaml"
+    team.write_text(FILE + "- id: sync-lea\n- id: sync-max\n")
+    assert runner.invoke(owners, ["load", str(team)], env=env).exit_code == 0
+    directory = wiring.owner_directory(owner_sync)
+    _wait_until(lambda: set(directory.fresh()) == {"sync-ana", "sync-ken", "sync-lea", "sync-max"})
+
+    hires = tmp_path / "hires.yaml"
+    hires.write_text("- id: sync-ana\n- id: sync-ken\n")
+    assert runner.invoke(owners, ["load", str(hires)], env=env).exit_code == 0  # adds, removes nobody
+    dry = runner.invoke(owners, ["load", str(hires), "--prune", "--check", "--json"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert '"would_remove": ["sync-lea", "sync-max"]' in dry.output
+    time.sleep(1.0)
+    assert set(directory.fresh()) == {"sync-ana", "sync-ken", "sync-lea", "sync-max"}
+
+    pruned = runner.invoke(owners, ["load", str(hires), "--prune"], env=env)
+    assert pruned.exit_code == 0 and "removed 2: sync-lea, sync-max" in pruned.output
+    _wait_until(lambda: set(directory.fresh()) == {"sync-ana", "sync-ken"})
+
+    refused = runner.invoke(owners, ["remove", "sync-ken", "sync-zed"], env=env)
+    assert refused.exit_code == 2 and "sync-zed" in refused.output
+    assert runner.invoke(owners, ["remove", "sync-ken"], env=env).exit_code == 0
+    _wait_until(lambda: set(directory.fresh()) == {"sync-ana"})
+
+
 def test_a_cached_directory_sees_a_change_within_its_refresh(owner_sync: Settings) -> None:
     import redis
 
