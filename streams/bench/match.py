@@ -339,6 +339,17 @@ def _decide_only(leads: Sequence[Lead], matcher: Matcher, mirror: CrmMirror) -> 
     return len(leads) / (time.perf_counter() - started)
 
 
+def _script_stats(client: Any) -> tuple[int, int]:
+    """(calls, µs) Redis has spent in EVALSHA so far: look-ups run as a script, so this is their cost.
+
+    Read from ``INFO commandstats`` before and after the labelled leads are matched;
+    the difference is Redis's own time per look-up, whatever the client and network
+    add. Another client running scripts on the same server at the time would count too.
+    """
+    stats = client.info("commandstats").get("cmdstat_evalsha") or {}
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+
 def run_bench_match(
     settings: Any, *, accounts: int, lead_count: int, seed: int, batch: int, console: Any
 ) -> dict[str, Any]:
@@ -367,7 +378,11 @@ def run_bench_match(
         labelled = list(labelled_leads(crm, lead_count, seed=seed))
         leads = prepared(labelled, build_enricher(settings.with_overrides(firmographics="none")))
         matcher = matcher_for(settings)
+        stats_before = _script_stats(client)
         quality = evaluate(labelled, leads, matcher, mirror, batch=batch)
+        calls, usec = (
+            after - before for after, before in zip(_script_stats(client), stats_before, strict=True)
+        )
         sample = leads[: min(len(leads), 3000)]
         speed = [
             {"path": "decide only (candidates fetched beforehand)",
@@ -390,6 +405,7 @@ def run_bench_match(
         "redis_bytes_per_account": round(memory_used / max(len(crm), 1)),
         "redis_mib_per_million_accounts": round(memory_used / max(len(crm), 1) * 1_000_000 / 2**20),
         "speed": [{**row, "leads_per_second": round(row["leads_per_second"], 1)} for row in speed],
+        "redis_us_per_lookup": round(usec / calls, 1) if calls else None,
         **quality,
     }
 
@@ -418,5 +434,6 @@ def render_bench_match(summary: dict[str, Any], console: Any) -> None:
         f"mirror: {summary['mirror_records']}, loaded in {summary['load_seconds']} s; Redis memory "
         f"{summary['redis_bytes_per_account']} bytes per account with its people and deals "
         f"(~{summary['redis_mib_per_million_accounts']} MiB per 1M accounts); "
+        f"Redis time per look-up {summary['redis_us_per_lookup']} µs (INFO commandstats); "
         f"{summary['review_flagged']} leads flagged for review"
     )
