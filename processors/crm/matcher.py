@@ -45,6 +45,7 @@ from processors.crm.names import (
     CompanyKey,
     account_key,
     company_key,
+    is_acronym_of,
     legal_forms_conflict,
     literal_similarity,
     lookup_tokens,
@@ -436,6 +437,7 @@ class Matcher:
         review_score = self.config.review_score
         scored = [self._name_score(lead_keys, account) for account in candidates.accounts_by_name]
         self._dropped_word(lead_keys, scored)
+        self._acronym(lead_keys, scored)
         # A legal form that contradicts the lead's ("Acme AB" for an "Acme KG" account) ranks
         # an account below every matching one that does not: it is likely a sister company.
         scored.sort(key=lambda s: (s.score < review_score or s.conflict, -s.score, s.account["id"]))
@@ -509,6 +511,8 @@ class Matcher:
             ):
                 continue
             several_words = " " in key.text
+            if not several_words and key.umbrella:
+                continue  # "Acme Holdings B.V." names a word "Acme Technology B.V." does not have
             holding = [
                 at
                 for at, s in enumerate(scored)
@@ -518,6 +522,26 @@ class Matcher:
                 and (several_words or (key.legal and s.key.legal))
             ]
             if len(holding) == 1 and scored[holding[0]].score < floor:
+                found = scored[holding[0]]
+                scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
+
+    def _acronym(self, lead_keys: Sequence[tuple[str, CompanyKey]], scored: list[_NameScore]) -> None:
+        """One name is the other's initials ("IBM", "International Business Machines"): review band.
+
+        Initials alone cannot tell "IBM" from "Intl Beverage Makers", so only one
+        such account is raised to the review score, and never above it: a person confirms.
+        """
+        floor = self.config.review_score
+        for lead_name, key in lead_keys:
+            holding = [
+                at
+                for at, s in enumerate(scored)
+                if s.key is not None
+                and s.score < floor
+                and not legal_forms_conflict(key, s.key)
+                and (is_acronym_of(key, s.key) or is_acronym_of(s.key, key))
+            ]
+            if len(holding) == 1:
                 found = scored[holding[0]]
                 scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
 

@@ -263,7 +263,7 @@ NAME_PAIRS: list[tuple[str, str, str]] = [
     ("Shell", "Shell Oil", "none"),
     ("Alpha", "Alphabet", "none"),
     ("Intel", "Intelsat", "none"),
-    # Acronyms are not expanded into names (out of scope: it needs a curated list).
+    # Initials score low as names: the matcher, not the score, puts them in the review band.
     ("IBM", "International Business Machines", "none"),
     # Short names must match exactly; a swapped or wrong letter in four is 75.
     ("GE", "GEA", "none"),
@@ -398,7 +398,8 @@ DECISION_PAIRS: list[tuple[str, str, str | None, bool]] = [
     ("United Technologies", "United Airlines", None, False),
     ("Delta Dental", "Delta Air Lines", None, False),
     ("Apple Bank", "Apple", None, False),
-    ("International Business Machines", "IBM", None, False),
+    # Initials of the account's name: a candidate for a person to confirm, never accepted.
+    ("International Business Machines", "IBM", "fuzzy_name", True),
     ("GEA", "GE", None, False),
 ]
 
