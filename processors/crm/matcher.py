@@ -511,8 +511,6 @@ class Matcher:
             ):
                 continue
             several_words = " " in key.text
-            if not several_words and key.umbrella:
-                continue  # "Acme Holdings B.V." names a word "Acme Technology B.V." does not have
             holding = [
                 at
                 for at, s in enumerate(scored)
@@ -520,10 +518,23 @@ class Matcher:
                 and words_contained(key, s.key)
                 and not legal_forms_conflict(key, s.key)
                 and (several_words or (key.legal and s.key.legal))
+                and not self._other_umbrella(key, s.account)
             ]
             if len(holding) == 1 and scored[holding[0]].score < floor:
                 found = scored[holding[0]]
                 scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
+
+    @staticmethod
+    def _other_umbrella(lead: CompanyKey, account: Account) -> bool:
+        """The lead's name has an umbrella word ("Acme Holdings B.V.") the account's has not.
+
+        Then the lead named a company the account ("Acme Technology B.V.") is not the
+        same as, its sibling at best: no word was dropped, one was replaced.
+        """
+        if not lead.umbrella:
+            return False
+        own = company_key(account["name"])
+        return own is None or not own.umbrella
 
     def _acronym(self, lead_keys: Sequence[tuple[str, CompanyKey]], scored: list[_NameScore]) -> None:
         """One name is the other's initials ("IBM", "International Business Machines"): review band.

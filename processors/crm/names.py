@@ -82,6 +82,7 @@ ABBREVIATIONS: dict[str, str] = {
     "chem": "chemicals", "chemical": "chemicals",
     "comm": "communications", "comms": "communications", "communication": "communications",
     "govt": "government",
+    "us": "united states", "usa": "united states", "uk": "united kingdom",
     "enterprise": "enterprises",
 }  # fmt: skip
 
@@ -228,6 +229,40 @@ def legal_split(name: str) -> LegalSplit:
     return LegalSplit(core, frozenset(forms), " ".join([*words[start:end], *short]))
 
 
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+
+
+def numbers_as_digits(words: list[str]) -> list[str]:
+    """Numbers written out become digits: "three rivers" → "3 rivers", "forty four" → "44".
+
+    "Brigade Forty-Four" and "Brigade 44" are one name, and numbers are compared
+    as numbers (see :func:`numerals`); "Forty 4" is read as 44 too.
+    """
+    out: list[str] = []
+    at = 0
+    while at < len(words):
+        word = words[at]
+        nxt = words[at + 1] if at + 1 < len(words) else ""
+        if word in _TENS and (nxt in _UNITS or (len(nxt) == 1 and nxt in "123456789")):
+            out.append(str(_TENS[word] + (_UNITS[nxt] if nxt in _UNITS else int(nxt))))
+            at += 2
+            continue
+        value = _UNITS.get(word) or _TEENS.get(word) or _TENS.get(word)
+        out.append(str(value) if value else word)
+        at += 1
+    return out
+
+
 @lru_cache(maxsize=65536)
 def company_key(name: str) -> CompanyKey | None:
     """Comparison form of a company name; None when nothing usable is left."""
@@ -239,7 +274,7 @@ def company_key(name: str) -> CompanyKey | None:
     words = join_initials(company.match_key.split())
     for at in range(1, len(words)):  # a typo in a known word; the first word is the name itself
         words[at] = _one_typo_from(words[at], _FUZZY_WORDS) or words[at]
-    words = [ABBREVIATIONS.get(token, token) for token in words]
+    words = numbers_as_digits([ABBREVIATIONS.get(token, token) for token in words])
     kept = [word for word in words if word not in NOISE_WORDS] or words
     text = " ".join(kept)
     umbrella = any(word in UMBRELLA_WORDS for word in words) and kept is not words
@@ -380,6 +415,9 @@ def lookup_tokens(name: str) -> tuple[str, ...]:
     # "PricewaterhouseCoopers" for "pricewaterhouse" and "coopers".
     seen.update(dict.fromkeys(first + second for first, second in itertools.pairwise(words)))
     seen.update(dict.fromkeys(part.casefold() for part in _CAMEL_PART.findall(name) if len(part) > 1))
+    every = name_words(transliterate(name))
+    if 2 <= len(every) <= 4:
+        seen.setdefault("".join(every), None)  # "van der bilt" finds "vanderbilt"
     initials = acronym(words)
     if initials:
         seen.setdefault(initials, None)  # "International Business Machines" finds an "IBM" account
