@@ -58,7 +58,7 @@ from processors.models import Lead
 from processors.ports import CrmMirror
 
 #: Bumped whenever the decision logic changes, so ``matcher_version`` changes with it.
-LOGIC_REVISION = 2
+LOGIC_REVISION = 3
 
 PersonMethod = Literal["email", "phone", "fuzzy_name"]
 AccountMethod = Literal["domain", "fuzzy_name", "person"]
@@ -88,6 +88,11 @@ FEWER_CONTACTS = "lost tiebreak: fewer contacts"
 OLDER_ACTIVITY = "lost tiebreak: older activity"
 LOWEST_ID = "lost tiebreak: lowest id (tiebreakers could not separate)"
 PERSON_ACCOUNT = "account of the matched person"
+NAME_AT_DOMAIN = "same domain, the company name matches another account at it"
+
+#: A lead's company name scoring under this against the only account at its domain is
+#: another organisation on a shared domain as often as a typo: the match goes to review.
+DOMAIN_NAME_DOUBT = 50.0
 
 
 class CrmPersonMatch(TypedDict):
@@ -292,7 +297,7 @@ class Matcher:
 
         pick: _AccountPick | None = None
         if candidates.accounts_by_domain:
-            pick = self._by_domain(lead, candidates, runner_ups, reviews, flags)
+            pick = self._by_domain(lead, candidates, runner_ups, reviews, flags, lead_keys)
         elif lead_keys and candidates.accounts_by_name:
             pick = self._by_name(lead_keys, candidates, runner_ups, reviews)
 
@@ -415,12 +420,38 @@ class Matcher:
         runner_ups: list[CrmCandidate],
         reviews: list[str],
         flags: set[str],
+        lead_keys: Sequence[tuple[str, CompanyKey]] = (),
     ) -> _AccountPick:
-        accounts = candidates.accounts_by_domain
+        """The account at the lead's domain; the company name chooses among several, or doubts one.
+
+        A parent's domain is often on every child's account (a school district's on
+        each school, a franchise's on each branch). With several accounts at the
+        domain, the one whose name alone matches the lead's (at the review score or
+        above) wins; when none does, or the only account's name disagrees strongly
+        (under ``DOMAIN_NAME_DOUBT``), the domain match is kept but sent to review.
+        """
+        accounts = list(candidates.accounts_by_domain)
         domain = self._company_domain(lead) or next(iter(accounts[0]["domains"]), "")
         if len(accounts) > 1:
             flags.add("crm_shared_domain")
-        winner, losers, separated = self._tiebreak(list(accounts), candidates)
+        scores = (
+            {a["id"]: self._best_score(lead_keys, account_key(a))[0] for a in accounts} if lead_keys else {}
+        )
+        if scores and len(accounts) > 1:
+            best = max(scores.values())
+            named = [a for a in accounts if scores[a["id"]] == best and best >= self.config.review_score]
+            if named:
+                for loser in accounts:
+                    if loser not in named:
+                        runner_ups.append(self._candidate(loser, 100.0, "domain", NAME_AT_DOMAIN))
+                accounts = named
+            else:
+                reviews.append("several accounts share the domain and none has the lead's company name")
+        elif scores and max(scores.values()) < DOMAIN_NAME_DOUBT:
+            reviews.append(
+                f"the company name scores {_number(max(scores.values()))} against the account at the domain"
+            )
+        winner, losers, separated = self._tiebreak(accounts, candidates)
         for loser, reason in losers:
             runner_ups.append(self._candidate(loser, 100.0, "domain", reason))
         if not separated:
