@@ -351,11 +351,23 @@ def _script_stats(client: Any) -> tuple[int, int]:
 
 
 def run_bench_match(
-    settings: Any, *, accounts: int, lead_count: int, seed: int, batch: int, console: Any
+    settings: Any,
+    *,
+    accounts: int,
+    lead_count: int,
+    seed: int,
+    batch: int,
+    console: Any,
+    real_data_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory."""
+    """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory.
+
+    Real labelled name pairs are matched too when the data directory has them
+    (:mod:`streams.bench.real_names`): a synthetic set flatters the matcher that inspired it.
+    """
     import uuid
 
+    from streams.bench.real_names import data_dir, run_real_pairs
     from streams.crm.synthetic import generate_crm
     from streams.demo import embedded
     from streams.redis_client import redis_answers
@@ -393,6 +405,9 @@ def run_bench_match(
              "leads_per_second": _one_at_a_time(sample, matcher, mirror)},
         ]  # fmt: skip
         sizes = mirror.sizes()
+        real = run_real_pairs(
+            data_dir(real_data_dir), matcher, build_enricher(settings.with_overrides(firmographics="none"))
+        )
     finally:
         mirror.forget_prefix()
         client.close()
@@ -406,12 +421,15 @@ def run_bench_match(
         "redis_mib_per_million_accounts": round(memory_used / max(len(crm), 1) * 1_000_000 / 2**20),
         "speed": [{**row, "leads_per_second": round(row["leads_per_second"], 1)} for row in speed],
         "redis_us_per_lookup": round(usec / calls, 1) if calls else None,
+        "real_pairs": real,
         **quality,
     }
 
 
 def render_bench_match(summary: dict[str, Any], console: Any) -> None:
     from rich.table import Table
+
+    from streams.bench.real_names import render_real_pairs
 
     for title, rows in (
         (
@@ -437,3 +455,5 @@ def render_bench_match(summary: dict[str, Any], console: Any) -> None:
         f"Redis time per look-up {summary['redis_us_per_lookup']} µs (INFO commandstats); "
         f"{summary['review_flagged']} leads flagged for review"
     )
+    overall = next((row for row in summary["methods"] if row["method"] == "overall"), None)
+    render_real_pairs(summary.get("real_pairs"), overall, console)
