@@ -26,9 +26,10 @@ letter costs one edit and a swapped or wrong letter two, so on very short
 names any difference is a real difference; names of three characters or
 fewer must match exactly ("GE" is not "GEA").
 
-Expanding acronyms into full names ("IBM" → "International Business
-Machines") is out of scope: it needs a curated list per CRM, and a wrong
-guess routes a lead to the wrong owner.
+Initials are not expanded into full names (that needs a curated list per
+CRM): a one-word name that is another's initials ("IBM" / "International
+Business Machines") scores low here, and the matcher puts it in the review
+band when one account alone fits (see ``Matcher._acronym``).
 """
 
 from __future__ import annotations
