@@ -27,7 +27,8 @@ from typing import Any
 from processors.crm.matcher import Matcher, match_lead
 from processors.crm.memory import InMemoryCrmMirror
 from processors.enrichment.enricher import Enricher
-from streams.bench.match import LabelledLead, prepared
+from processors.lead import new_lead
+from processors.normalize import normalize_lead
 
 PAIRS_FILE = "org-name-pairs.csv"
 #: The shared data directory, next to the repository, unless ``LEADROUTE_REAL_DATA_DIR`` says where.
@@ -160,7 +161,9 @@ def _matched(pair: Pair, matcher: Matcher, enricher: Enricher) -> dict[str, Any]
         },
     )  # fmt: skip
     raw = {"email": "someone@gmail.com", "company": pair.name2}
-    (lead,) = prepared([LabelledLead(raw, "a1", "real")], enricher)
+    lead = new_lead("real-pair", raw, received_at_ms=0)  # type: ignore[arg-type]
+    lead["normalized"] = normalize_lead(raw)  # type: ignore[arg-type]
+    lead = enricher.enrich(lead)
     crm: dict[str, Any] = match_lead(lead, matcher, mirror)["crm"]  # type: ignore[assignment]
     return crm
 
