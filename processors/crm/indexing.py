@@ -25,10 +25,12 @@ key                    member                              from
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from processors.crm.forms import LEADING_FORMS, clean_name, join_initials
 from processors.crm.models import Account, Opportunity, Person, RecordKind
 from processors.normalize.company import normalize_company
 from processors.normalize.emails import normalize_email
@@ -42,6 +44,11 @@ STOP_TOKENS: frozenset[str] = frozenset(
 #: Words this long are also indexed by their first and last letters (see company_tokens).
 AFFIX_MIN_LENGTH = 6
 AFFIX_LENGTH = 4
+#: Two neighbouring words this short are also indexed joined: "Good Will" under "goodwill".
+JOIN_MAX_LENGTH = 4
+#: Names of this many words or more are also indexed by their initials, marked "ibm^".
+ACRONYM_MIN_WORDS = 3
+ACRONYM_MARK = "^"
 
 
 def person_ref(kind: str, record_id: str) -> str:
@@ -55,19 +62,51 @@ def company_tokens(name: str) -> tuple[str, ...]:
     Long words also yield "<first four>~" and "~<last four>" tokens, so a name
     with a typo in one word still finds its account among the candidates.
     """
-    company = normalize_company(name)
-    if company is None or not company.match_key:
+    words = name_words(name)
+    if not words:
         return ()
     seen: dict[str, None] = {}
-    words = [token for token in company.match_key.split() if token not in STOP_TOKENS and len(token) > 1]
-    seen.update(dict.fromkeys(words))
-    for word in words:
+    kept = [token for token in words if token not in STOP_TOKENS and len(token) > 1]
+    seen.update(dict.fromkeys(kept))
+    for word in kept:
         if len(word) >= AFFIX_MIN_LENGTH:
             # A typo rarely touches both ends of a long word: "glboex" still shares "~boex"
             # with "globex", so the account is at least a candidate to be scored.
             seen.setdefault(f"{word[:AFFIX_LENGTH]}~", None)
             seen.setdefault(f"~{word[-AFFIX_LENGTH:]}", None)
+    for first, second in itertools.pairwise(kept):
+        if len(first) <= JOIN_MAX_LENGTH and len(second) <= JOIN_MAX_LENGTH:
+            seen.setdefault(first + second, None)
+    initials = acronym(words)
+    if initials:
+        seen.setdefault(initials + ACRONYM_MARK, None)
     return tuple(seen)
+
+
+@lru_cache(maxsize=65536)
+def name_words(name: str) -> tuple[str, ...]:
+    """The words of a name's match key: place after the legal form cut, initials joined,
+    a leading legal form ("JSC", "OOO") dropped."""
+    company = normalize_company(clean_name(name))
+    if company is None or not company.match_key:
+        return ()
+    words = join_initials(company.match_key.split())
+    for size in (3, 2, 1):
+        if len(words) > size and " ".join(words[:size]) in LEADING_FORMS:
+            words = words[size:]
+            break
+    return tuple(words)
+
+
+def acronym(words: tuple[str, ...] | list[str]) -> str | None:
+    """Initials of a name of three words or more, joiners left out ("ibm").
+
+    Indexed for accounts so that a lead typing only the initials still finds them.
+    """
+    kept = [word for word in words if word not in STOP_TOKENS]
+    if len(kept) < ACRONYM_MIN_WORDS or not all(word[0].isalpha() for word in kept):
+        return None
+    return "".join(word[0] for word in kept)
 
 
 def typo_variants(word: str) -> tuple[list[str], list[str]]:

@@ -45,6 +45,7 @@ from processors.crm.names import (
     CompanyKey,
     account_key,
     company_key,
+    is_acronym_of,
     legal_forms_conflict,
     literal_similarity,
     lookup_tokens,
@@ -57,7 +58,7 @@ from processors.models import Lead
 from processors.ports import CrmMirror
 
 #: Bumped whenever the decision logic changes, so ``matcher_version`` changes with it.
-LOGIC_REVISION = 2
+LOGIC_REVISION = 3
 
 PersonMethod = Literal["email", "phone", "fuzzy_name"]
 AccountMethod = Literal["domain", "fuzzy_name", "person"]
@@ -87,6 +88,11 @@ FEWER_CONTACTS = "lost tiebreak: fewer contacts"
 OLDER_ACTIVITY = "lost tiebreak: older activity"
 LOWEST_ID = "lost tiebreak: lowest id (tiebreakers could not separate)"
 PERSON_ACCOUNT = "account of the matched person"
+NAME_AT_DOMAIN = "same domain, the company name matches another account at it"
+
+#: A lead's company name scoring under this against the only account at its domain is
+#: another organisation on a shared domain as often as a typo: the match goes to review.
+DOMAIN_NAME_DOUBT = 50.0
 
 
 class CrmPersonMatch(TypedDict):
@@ -291,7 +297,7 @@ class Matcher:
 
         pick: _AccountPick | None = None
         if candidates.accounts_by_domain:
-            pick = self._by_domain(lead, candidates, runner_ups, reviews, flags)
+            pick = self._by_domain(lead, candidates, runner_ups, reviews, flags, lead_keys)
         elif lead_keys and candidates.accounts_by_name:
             pick = self._by_name(lead_keys, candidates, runner_ups, reviews)
 
@@ -414,12 +420,38 @@ class Matcher:
         runner_ups: list[CrmCandidate],
         reviews: list[str],
         flags: set[str],
+        lead_keys: Sequence[tuple[str, CompanyKey]] = (),
     ) -> _AccountPick:
-        accounts = candidates.accounts_by_domain
+        """The account at the lead's domain; the company name chooses among several, or doubts one.
+
+        A parent's domain is often on every child's account (a school district's on
+        each school, a franchise's on each branch). With several accounts at the
+        domain, the one whose name alone matches the lead's (at the review score or
+        above) wins; when none does, or the only account's name disagrees strongly
+        (under ``DOMAIN_NAME_DOUBT``), the domain match is kept but sent to review.
+        """
+        accounts = list(candidates.accounts_by_domain)
         domain = self._company_domain(lead) or next(iter(accounts[0]["domains"]), "")
         if len(accounts) > 1:
             flags.add("crm_shared_domain")
-        winner, losers, separated = self._tiebreak(list(accounts), candidates)
+        scores = (
+            {a["id"]: self._best_score(lead_keys, account_key(a))[0] for a in accounts} if lead_keys else {}
+        )
+        if scores and len(accounts) > 1:
+            best = max(scores.values())
+            named = [a for a in accounts if scores[a["id"]] == best and best >= self.config.review_score]
+            if named:
+                for loser in accounts:
+                    if loser not in named:
+                        runner_ups.append(self._candidate(loser, 100.0, "domain", NAME_AT_DOMAIN))
+                accounts = named
+            else:
+                reviews.append("several accounts share the domain and none has the lead's company name")
+        elif scores and max(scores.values()) < DOMAIN_NAME_DOUBT:
+            reviews.append(
+                f"the company name scores {_number(max(scores.values()))} against the account at the domain"
+            )
+        winner, losers, separated = self._tiebreak(accounts, candidates)
         for loser, reason in losers:
             runner_ups.append(self._candidate(loser, 100.0, "domain", reason))
         if not separated:
@@ -436,6 +468,7 @@ class Matcher:
         review_score = self.config.review_score
         scored = [self._name_score(lead_keys, account) for account in candidates.accounts_by_name]
         self._dropped_word(lead_keys, scored)
+        self._acronym(lead_keys, scored)
         # A legal form that contradicts the lead's ("Acme AB" for an "Acme KG" account) ranks
         # an account below every matching one that does not: it is likely a sister company.
         scored.sort(key=lambda s: (s.score < review_score or s.conflict, -s.score, s.account["id"]))
@@ -516,8 +549,41 @@ class Matcher:
                 and words_contained(key, s.key)
                 and not legal_forms_conflict(key, s.key)
                 and (several_words or (key.legal and s.key.legal))
+                and not self._other_umbrella(key, s.account)
             ]
             if len(holding) == 1 and scored[holding[0]].score < floor:
+                found = scored[holding[0]]
+                scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
+
+    @staticmethod
+    def _other_umbrella(lead: CompanyKey, account: Account) -> bool:
+        """The lead's name has an umbrella word ("Acme Holdings B.V.") the account's has not.
+
+        Then the lead named a company the account ("Acme Technology B.V.") is not the
+        same as, its sibling at best: no word was dropped, one was replaced.
+        """
+        if not lead.umbrella:
+            return False
+        own = company_key(account["name"])
+        return own is None or not own.umbrella
+
+    def _acronym(self, lead_keys: Sequence[tuple[str, CompanyKey]], scored: list[_NameScore]) -> None:
+        """One name is the other's initials ("IBM", "International Business Machines"): review band.
+
+        Initials alone cannot tell "IBM" from "Intl Beverage Makers", so only one
+        such account is raised to the review score, and never above it: a person confirms.
+        """
+        floor = self.config.review_score
+        for lead_name, key in lead_keys:
+            holding = [
+                at
+                for at, s in enumerate(scored)
+                if s.key is not None
+                and s.score < floor
+                and not legal_forms_conflict(key, s.key)
+                and (is_acronym_of(key, s.key) or is_acronym_of(s.key, key))
+            ]
+            if len(holding) == 1:
                 found = scored[holding[0]]
                 scored[holding[0]] = _NameScore(found.account, floor, lead_name, key, found.key, False)
 

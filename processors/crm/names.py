@@ -26,13 +26,16 @@ letter costs one edit and a swapped or wrong letter two, so on very short
 names any difference is a real difference; names of three characters or
 fewer must match exactly ("GE" is not "GEA").
 
-Expanding acronyms into full names ("IBM" → "International Business
-Machines") is out of scope: it needs a curated list per CRM, and a wrong
-guess routes a lead to the wrong owner.
+Initials are not expanded into full names (that needs a curated list per
+CRM): a one-word name that is another's initials ("IBM" / "International
+Business Machines") scores low here, and the matcher puts it in the review
+band when one account alone fits (see ``Matcher._acronym``).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
@@ -41,7 +44,9 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from processors.crm.indexing import company_tokens
+from processors.crm.forms import LEADING_FORMS, LEGAL_LONGEST, clean_name, join_initials
+from processors.crm.forms import LEGAL_FORMS as _LEGAL_FORMS
+from processors.crm.indexing import ACRONYM_MARK, STOP_TOKENS, acronym, company_tokens, name_words
 from processors.crm.models import RecordKind
 from processors.normalize.company import normalize_company
 
@@ -72,11 +77,13 @@ ABBREVIATIONS: dict[str, str] = {
     "hosp": "hospital",
     "lab": "laboratories", "labs": "laboratories", "laboratory": "laboratories",
     "engg": "engineering", "engr": "engineering",
-    "inds": "industries", "industry": "industries",
+    "inds": "industries", "industry": "industries", "ind": "industries", "indus": "industries",
+    "1st": "first", "2nd": "second", "3rd": "third",
     "pharm": "pharma", "pharmaceutical": "pharma", "pharmaceuticals": "pharma",
     "chem": "chemicals", "chemical": "chemicals",
     "comm": "communications", "comms": "communications", "communication": "communications",
     "govt": "government",
+    "us": "united states", "usa": "united states", "uk": "united kingdom",
     "enterprise": "enterprises",
 }  # fmt: skip
 
@@ -84,6 +91,7 @@ ABBREVIATIONS: dict[str, str] = {
 #: Joiners, and the words for a corporate umbrella: "Acme Group", "Acme Holdings"
 #: and "The Acme Companies" all mean Acme.
 NOISE_WORDS: frozenset[str] = frozenset({"the", "and", "of", "und", "et", "group", "holdings", "companies"})
+UMBRELLA_WORDS: frozenset[str] = frozenset({"group", "holdings", "companies"})
 
 #: Names of this many characters or fewer (spaces aside) only match exactly.
 SHORT_NAME_LENGTH = 3
@@ -93,38 +101,22 @@ SHORT_NAME_CAP = 60.0
 #: Two names that share a word but differ in the others are only as alike as the words
 #: that differ: "Blees Textiles" is not "Blake Textiles" however long "textiles" is. Differing
 #: words at least this alike (or one typo apart) keep the whole-name score.
-DIFFERING_WORDS_MIN = 80.0
+DIFFERING_WORDS_MIN = 85.0
+#: The highest score of two names whose numbers differ: under any review band.
+NUMERAL_CAP = 60.0
 
-#: Legal forms as folded word sequences, and the form they name. Forms that mean the same
-#: ("Inc", "Incorporated", "Corp") name one form; "Co"/"Company" name none (it is part of
-#: "Co., Ltd." and "& Co" alike). A name's legal form is every form at its end, so
-#: "Pty Ltd" is {pty, ltd} and "GmbH & Co. KG" is {gmbh, kg}.
-_LEGAL_FORMS: dict[str, str] = {
-    "inc": "inc", "incorporated": "inc", "corp": "inc", "corporation": "inc",
-    "co": "", "company": "", "cos": "", "companies": "",
-    "llc": "llc", "l l c": "llc", "ltd": "ltd", "limited": "ltd", "l t d": "ltd",
-    "plc": "plc", "p l c": "plc", "public limited company": "plc", "public limited": "plc",
-    "llp": "llp", "l l p": "llp", "lp": "lp", "l p": "lp",
-    "pty": "pty", "pvt": "pvt", "pte": "pte", "private": "pvt", "proprietary": "pty",
-    "gmbh": "gmbh", "ag": "ag", "kg": "kg", "kgaa": "kgaa", "ug": "ug", "se": "se", "e v": "ev",
-    "aktiengesellschaft": "ag", "gesellschaft mit beschrankter haftung": "gmbh",
-    "sa": "sa", "s a": "sa", "sas": "sas", "s a s": "sas", "sarl": "sarl", "s a r l": "sarl",
-    "sl": "sl", "s l": "sl", "srl": "srl", "s r l": "srl", "spa": "spa", "s p a": "spa",
-    "sp z o o": "spzoo", "spzoo": "spzoo", "bv": "bv", "b v": "bv", "nv": "nv", "n v": "nv",
-    "ab": "ab", "asa": "asa", "as": "as", "a s": "as", "aps": "aps", "oy": "oy", "oyj": "oyj",
-    "kk": "kk", "k k": "kk", "kabushiki kaisha": "kk", "ltda": "ltda", "me": "me", "eireli": "eireli",
-    "dac": "dac", "bhd": "bhd", "sdn": "sdn", "sro": "sro", "s r o": "sro", "doo": "doo",
-}  # fmt: skip
 #: How a legal form is written short, for the tie-breaking literal form: "Incorporated"
 #: and "Inc." are both "inc", "Corporation" is "corp", "L.L.C." is "llc".
 _LEGAL_SHORT: dict[str, str] = {
     "incorporated": "inc", "corporation": "corp", "limited": "ltd", "company": "co", "companies": "cos",
     "public limited company": "plc", "public limited": "plc", "private": "pvt", "proprietary": "pty",
     "aktiengesellschaft": "ag", "gesellschaft mit beschrankter haftung": "gmbh", "kabushiki kaisha": "kk",
+    "gesellschaft mit beschraenkter haftung": "gmbh", "limited liability company": "llc",
+    "joint stock company": "jsc", "open joint stock company": "jsc", "naamloze vennootschap": "nv",
+    "besloten vennootschap": "bv", "societe anonyme": "sa", "sociedad anonima": "sa",
 }  # fmt: skip
 #: Words that are a legal form only in front of another ("Private Limited"), never alone.
 _LEGAL_PREFIX_ONLY: frozenset[str] = frozenset({"private", "proprietary", "public", "co", "company"})
-_LEGAL_LONGEST = max(len(form.split()) for form in _LEGAL_FORMS)
 
 #: Legal-form, umbrella and abbreviated words long enough that a typo in them ("Limietd",
 #: "Holidngs", "Tehcnologies") is still recognized: one letter off, seven letters or more.
@@ -139,7 +131,7 @@ _FUZZY_WORDS = tuple(
 )
 
 #: Bumped when the comparison form changes, so a mirror's stored keys are recomputed.
-KEY_VERSION = 2
+KEY_VERSION = 3
 
 #: Canonical word → every abbreviation of it, to look candidates up under either.
 _ALIASES: dict[str, tuple[str, ...]] = {}
@@ -153,6 +145,7 @@ class CompanyKey(NamedTuple):
     text: str  # canonical words joined by spaces
     compact: str  # the same without spaces
     legal: str = ""  # the legal forms the name ends with, sorted, space-separated ("ltd pty")
+    umbrella: bool = False  # an umbrella word ("holdings") was dropped; not stored with accounts
 
 
 def transliterate(name: str) -> str:
@@ -208,11 +201,18 @@ def legal_split(name: str) -> LegalSplit:
     """
     folded, spans = _folded_words(name)
     words = [folded[a:b] for a, b in spans]
-    end = len(words)
     forms: set[str] = set()
+    start = 0
+    for size in range(min(LEGAL_LONGEST, len(words) - 1), 0, -1):
+        phrase = " ".join(words[:size])
+        if phrase in LEADING_FORMS:
+            forms.add(_LEGAL_FORMS.get(phrase, phrase.replace(" ", "")))
+            start = size
+            break
+    end = len(words)
     short: list[str] = []
-    while end > 1:
-        for size in range(min(_LEGAL_LONGEST, end - 1), 0, -1):
+    while end > start + 1:
+        for size in range(min(LEGAL_LONGEST, end - start - 1), 0, -1):
             phrase = " ".join(words[end - size : end])
             if size == 1 and phrase not in _LEGAL_FORMS:
                 phrase = _one_typo_from(phrase, _FUZZY_LEGAL) or phrase
@@ -224,26 +224,62 @@ def legal_split(name: str) -> LegalSplit:
                 break
         else:
             break
-    if end == len(words):
+    if end == len(words) and not start:
         return LegalSplit(folded, frozenset(), " ".join(words))
-    return LegalSplit(folded[: spans[end - 1][1]], frozenset(forms), " ".join([*words[:end], *short]))
+    core = folded[spans[start][0] : spans[end - 1][1]]
+    return LegalSplit(core, frozenset(forms), " ".join([*words[start:end], *short]))
+
+
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+
+
+def numbers_as_digits(words: list[str]) -> list[str]:
+    """Numbers written out become digits: "three rivers" → "3 rivers", "forty four" → "44".
+
+    "Brigade Forty-Four" and "Brigade 44" are one name, and numbers are compared
+    as numbers (see :func:`numerals`); "Forty 4" is read as 44 too.
+    """
+    out: list[str] = []
+    at = 0
+    while at < len(words):
+        word = words[at]
+        nxt = words[at + 1] if at + 1 < len(words) else ""
+        if word in _TENS and (nxt in _UNITS or (len(nxt) == 1 and nxt in "123456789")):
+            out.append(str(_TENS[word] + (_UNITS[nxt] if nxt in _UNITS else int(nxt))))
+            at += 2
+            continue
+        value = _UNITS.get(word) or _TEENS.get(word) or _TENS.get(word)
+        out.append(str(value) if value else word)
+        at += 1
+    return out
 
 
 @lru_cache(maxsize=65536)
 def company_key(name: str) -> CompanyKey | None:
     """Comparison form of a company name; None when nothing usable is left."""
-    spelled = transliterate(name)
+    spelled = transliterate(clean_name(name))
     core, forms, _ = legal_split(spelled)
     company = normalize_company(core) or normalize_company(spelled)
     if company is None or not company.match_key:
         return None
-    words = company.match_key.split()
+    words = join_initials(company.match_key.split())
     for at in range(1, len(words)):  # a typo in a known word; the first word is the name itself
         words[at] = _one_typo_from(words[at], _FUZZY_WORDS) or words[at]
-    words = [ABBREVIATIONS.get(token, token) for token in words]
+    words = numbers_as_digits([ABBREVIATIONS.get(token, token) for token in words])
     kept = [word for word in words if word not in NOISE_WORDS] or words
     text = " ".join(kept)
-    return CompanyKey(text=text, compact=text.replace(" ", ""), legal=" ".join(sorted(forms)))
+    umbrella = any(word in UMBRELLA_WORDS for word in words) and kept is not words
+    return CompanyKey(text, text.replace(" ", ""), " ".join(sorted(forms)), umbrella)
 
 
 def stored_key(name: str) -> list[Any] | None:
@@ -291,10 +327,28 @@ def _differing_words_score(a: str, b: str) -> float | None:
     return max(fuzz.ratio(joined_a, joined_b), fuzz.ratio("".join(sorted(rest_a)), "".join(sorted(rest_b))))
 
 
+_ROMAN = re.compile(r"^(?=[ivxl]{2,}$)l?x{0,3}(ix|iv|v?i{0,3})$")
+
+
+def numerals(text: str) -> tuple[str, ...]:
+    """The numbers in a name, digits or Roman ("ii", "xiv"), sorted: a series or a sibling's mark."""
+    return tuple(sorted(word for word in text.split() if word.isdigit() or _ROMAN.match(word)))
+
+
 def score_keys(a: CompanyKey, b: CompanyKey) -> float:
-    """Similarity of two comparison forms, 0–100, rounded to one decimal."""
+    """Similarity of two comparison forms, 0–100, rounded to one decimal.
+
+    Names whose numbers differ ("Solutions II" / "Solutions", "Fund 3" / "Fund 4")
+    are siblings, not spellings of one name: they score at most ``NUMERAL_CAP``.
+    """
     if a.text == b.text or a.compact == b.compact:
         return 100.0
+    if numerals(a.text) != numerals(b.text):
+        return min(NUMERAL_CAP, _plain_score(a, b))
+    return _plain_score(a, b)
+
+
+def _plain_score(a: CompanyKey, b: CompanyKey) -> float:
     score = max(
         fuzz.ratio(a.text, b.text),
         fuzz.token_sort_ratio(a.text, b.text),
@@ -320,6 +374,11 @@ def words_contained(lead: CompanyKey, account: CompanyKey) -> bool:
             return False
         rest.remove(word)
     return True
+
+
+def is_acronym_of(short: CompanyKey, long: CompanyKey) -> bool:
+    """``short`` is one word, the initials of ``long``'s three words or more ("ibm")."""
+    return " " not in short.text and len(short.text) >= 2 and acronym(long.text.split()) == short.text
 
 
 def company_similarity(a: str, b: str) -> float:
@@ -352,7 +411,22 @@ def lookup_tokens(name: str) -> tuple[str, ...]:
     """
     seen: dict[str, None] = dict.fromkeys(_words(name))
     seen.update(dict.fromkeys(_words(transliterate(name))))
+    words = [word for word in name_words(transliterate(name)) if word not in STOP_TOKENS]
+    # Split and joined words: "Pricewaterhouse Coopers" asks for "pricewaterhousecoopers",
+    # "PricewaterhouseCoopers" for "pricewaterhouse" and "coopers".
+    seen.update(dict.fromkeys(first + second for first, second in itertools.pairwise(words)))
+    seen.update(dict.fromkeys(part.casefold() for part in _CAMEL_PART.findall(name) if len(part) > 1))
+    every = name_words(transliterate(name))
+    if 2 <= len(every) <= 4:
+        seen.setdefault("".join(every), None)  # "van der bilt" finds "vanderbilt"
+    initials = acronym(words)
+    if initials:
+        seen.setdefault(initials, None)  # "International Business Machines" finds an "IBM" account
+    if len(words) == 1 and 2 <= len(words[0]) <= ACRONYM_MAX_LENGTH:
+        seen.setdefault(words[0] + ACRONYM_MARK, None)  # "IBM" finds "International Business Machines"
     for token in list(seen):
+        if ACRONYM_MARK in token:
+            continue
         seen.setdefault(token.replace("ae", "a").replace("oe", "o").replace("ue", "u"), None)
         canonical = ABBREVIATIONS.get(token, token)
         if canonical in NOISE_WORDS:
@@ -374,8 +448,14 @@ TYPO_MAX_LENGTH = 40
 TYPO_MAX_WORDS = 16
 
 
+#: A lead's one-word name this long or shorter may be another account's initials.
+ACRONYM_MAX_LENGTH = 6
+#: The capitalised pieces of a word written in camel case ("PricewaterhouseCoopers").
+_CAMEL_PART = re.compile(r"(?<=[a-z])[A-Z][a-z]+|\b[A-Z][a-z]+(?=[A-Z][a-z])")
+
+
 def _words(name: str) -> list[str]:
-    return [token for token in company_tokens(name) if "~" not in token]
+    return [token for token in company_tokens(name) if "~" not in token and ACRONYM_MARK not in token]
 
 
 @lru_cache(maxsize=65536)
@@ -391,7 +471,7 @@ def typo_words(name: str) -> tuple[str, ...]:
     """
     return tuple(
         word
-        for word in dict.fromkeys(_words(name) + _words(transliterate(name)))
+        for word in dict.fromkeys((*name_words(name), *name_words(transliterate(name))))
         if TYPO_MIN_LENGTH <= len(word) <= TYPO_MAX_LENGTH
         and word.isascii()
         and word not in ABBREVIATIONS

@@ -339,12 +339,35 @@ def _decide_only(leads: Sequence[Lead], matcher: Matcher, mirror: CrmMirror) -> 
     return len(leads) / (time.perf_counter() - started)
 
 
+def _script_stats(client: Any) -> tuple[int, int]:
+    """(calls, µs) Redis has spent in EVALSHA so far: look-ups run as a script, so this is their cost.
+
+    Read from ``INFO commandstats`` before and after the labelled leads are matched;
+    the difference is Redis's own time per look-up, whatever the client and network
+    add. Another client running scripts on the same server at the time would count too.
+    """
+    stats = client.info("commandstats").get("cmdstat_evalsha") or {}
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+
 def run_bench_match(
-    settings: Any, *, accounts: int, lead_count: int, seed: int, batch: int, console: Any
+    settings: Any,
+    *,
+    accounts: int,
+    lead_count: int,
+    seed: int,
+    batch: int,
+    console: Any,
+    real_data_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory."""
+    """Load a synthetic CRM into Redis, match a labelled set, report quality, speed and memory.
+
+    Real labelled name pairs are matched too when the data directory has them
+    (:mod:`streams.bench.real_names`): a synthetic set flatters the matcher that inspired it.
+    """
     import uuid
 
+    from streams.bench.real_names import data_dir, run_real_pairs
     from streams.crm.synthetic import generate_crm
     from streams.demo import embedded
     from streams.redis_client import redis_answers
@@ -367,7 +390,11 @@ def run_bench_match(
         labelled = list(labelled_leads(crm, lead_count, seed=seed))
         leads = prepared(labelled, build_enricher(settings.with_overrides(firmographics="none")))
         matcher = matcher_for(settings)
+        stats_before = _script_stats(client)
         quality = evaluate(labelled, leads, matcher, mirror, batch=batch)
+        calls, usec = (
+            after - before for after, before in zip(_script_stats(client), stats_before, strict=True)
+        )
         sample = leads[: min(len(leads), 3000)]
         speed = [
             {"path": "decide only (candidates fetched beforehand)",
@@ -378,6 +405,9 @@ def run_bench_match(
              "leads_per_second": _one_at_a_time(sample, matcher, mirror)},
         ]  # fmt: skip
         sizes = mirror.sizes()
+        real = run_real_pairs(
+            data_dir(real_data_dir), matcher, build_enricher(settings.with_overrides(firmographics="none"))
+        )
     finally:
         mirror.forget_prefix()
         client.close()
@@ -390,12 +420,16 @@ def run_bench_match(
         "redis_bytes_per_account": round(memory_used / max(len(crm), 1)),
         "redis_mib_per_million_accounts": round(memory_used / max(len(crm), 1) * 1_000_000 / 2**20),
         "speed": [{**row, "leads_per_second": round(row["leads_per_second"], 1)} for row in speed],
+        "redis_us_per_lookup": round(usec / calls, 1) if calls else None,
+        "real_pairs": real,
         **quality,
     }
 
 
 def render_bench_match(summary: dict[str, Any], console: Any) -> None:
     from rich.table import Table
+
+    from streams.bench.real_names import render_real_pairs
 
     for title, rows in (
         (
@@ -418,5 +452,8 @@ def render_bench_match(summary: dict[str, Any], console: Any) -> None:
         f"mirror: {summary['mirror_records']}, loaded in {summary['load_seconds']} s; Redis memory "
         f"{summary['redis_bytes_per_account']} bytes per account with its people and deals "
         f"(~{summary['redis_mib_per_million_accounts']} MiB per 1M accounts); "
+        f"Redis time per look-up {summary['redis_us_per_lookup']} µs (INFO commandstats); "
         f"{summary['review_flagged']} leads flagged for review"
     )
+    overall = next((row for row in summary["methods"] if row["method"] == "overall"), None)
+    render_real_pairs(summary.get("real_pairs"), overall, console)

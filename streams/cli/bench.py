@@ -276,9 +276,22 @@ def bench_assign(
 )
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--real-data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory with real labelled name pairs (org-name-pairs.csv); "
+    "default LEADROUTE_REAL_DATA_DIR, else ../shared/data next to the repository.",
+)
 @with_settings
 def bench_match(
-    settings: Settings, accounts: int, lead_count: int, batch: int, seed: int, as_json: bool
+    settings: Settings,
+    accounts: int,
+    lead_count: int,
+    batch: int,
+    seed: int,
+    as_json: bool,
+    real_data_dir: str | None,
 ) -> None:
     """Match quality (precision, recall, F1 per method) and leads/s against a synthetic CRM in Redis.
 
@@ -293,6 +306,7 @@ def bench_match(
         seed=seed,
         batch=batch,
         console=None if as_json else console,
+        real_data_dir=real_data_dir,
     )
     if as_json:
         click.echo(json.dumps(summary, indent=2))

@@ -753,3 +753,33 @@ def test_synthetic_look_ups_find_what_they_should() -> None:
     assert sum(bool(c.accounts_by_domain) for c in found) > 100  # known companies
     shards = [list(crm.records(shard, 2)) for shard in range(2)]
     assert sorted(map(str, shards[0] + shards[1])) == sorted(map(str, crm.records()))
+
+
+def test_initials_joined_words_and_acronyms_are_found_alike(make_redis_mirror: Any) -> None:
+    """The index words real names need (initials, joined words, "ibm^") answer the same in both."""
+    from processors.crm.matcher import Matcher
+
+    names = {
+        "i1": "Q.R.T. Company",
+        "i2": "Northern Widget Traders Ltd",
+        "i3": "Fair Way Supplies",
+        "i4": "Zantrix N.V., Rotterdam",
+        "i5": "JSC Varyag Polymer",
+    }
+    memory, stored = InMemoryCrmMirror(**OPTIONS), make_redis_mirror(**OPTIONS)
+    for account_id, name in names.items():
+        memory.upsert("account", account(account_id, name))
+        stored.upsert("account", account(account_id, name))
+    matcher = Matcher()
+    for lead_name, expected in (
+        ("QRT Co", "i1"),
+        ("NWT", "i2"),
+        ("Fairway Supplies", "i3"),
+        ("Zantrix NV", "i4"),
+        ("Varyag Polymer OAO", "i5"),
+    ):
+        lead: Any = {"normalized": {"company_name": lead_name}, "enrichment": {}}
+        asked = matcher.query_for(lead)
+        found = memory.candidates(asked)
+        assert stored.candidates(asked) == found, lead_name
+        assert expected in ids(found.accounts_by_name), lead_name
