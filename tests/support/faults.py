@@ -220,10 +220,13 @@ class Outcomes:
 
 def where_leads_are(
     settings: Settings, lead_ids: list[str], timeout: float = 30.0
-) -> dict[str, dict[str, list[tuple[int, int]]]]:
-    """Each lead's records in each pipeline topic, by key, so a lost lead shows the hop it died at."""
+) -> dict[str, dict[str, list[Any]]]:
+    """Each lead's records in each pipeline topic, by key, so a lost lead shows the hop it died at.
+
+    A dead letter also shows its stage, code, lead id and the input record it names.
+    """
     wanted = {lead_id.encode(): lead_id for lead_id in lead_ids}
-    found: dict[str, dict[str, list[tuple[int, int]]]] = {lead_id: {} for lead_id in lead_ids}
+    found: dict[str, dict[str, list[Any]]] = {lead_id: {} for lead_id in lead_ids}
     if not wanted:
         return found
     consumer = Consumer(
@@ -251,13 +254,26 @@ def where_leads_are(
                         continue
                     lead_id = wanted.get(message.key() or b"")
                     if lead_id is not None:
-                        found[lead_id].setdefault(base, []).append((message.partition(), message.offset()))
+                        where: Any = (message.partition(), message.offset())
+                        if base == topics.DLQ and message.value():
+                            where = (*where, _dead_letter_summary(message.value()))
+                        found[lead_id].setdefault(base, []).append(where)
                     if message.offset() + 1 >= ends[message.partition()]:
                         open_partitions.discard(message.partition())
             consumer.unassign()
     finally:
         consumer.close()
     return found
+
+
+def _dead_letter_summary(value: bytes) -> dict[str, Any]:
+    """What a traced dead letter says: which stage, why, and the input record it names."""
+    try:
+        record = fastavro.schemaless_reader(io.BytesIO(value), schemas.parsed("DeadLetter"))
+    except Exception as error:  # noqa: BLE001 - a trace must not fail on a record it cannot read
+        return {"unreadable": str(error)}
+    keep = ("stage", "error_code", "lead_id", "topic", "partition", "offset", "message")
+    return {name: record.get(name) for name in keep}
 
 
 def ledger_owner_counts(settings: Settings) -> dict[str, int]:
