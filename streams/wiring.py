@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from processors.config import ConfigError, Document, parse_yaml
+from processors.crm.indexing import INDEX_VERSION
 from processors.crm.matcher import MatchConfig, Matcher
 from processors.enrichment.emails import DomainLists
 from processors.enrichment.enricher import Enricher
@@ -90,7 +91,10 @@ def assignment_ledger(
 
 def state_marker(settings: Settings, keyspace: str, client: Any = None) -> StateMarker:
     """The generation marker of one keyspace (``owners``, ``crm`` or ``assign``)."""
-    return StateMarker(client or redis_for(settings), prefix=settings.redis_prefix, keyspace=keyspace)
+    layout = INDEX_VERSION if keyspace == "crm" else None
+    return StateMarker(
+        client or redis_for(settings), prefix=settings.redis_prefix, keyspace=keyspace, layout=layout
+    )
 
 
 def _shipped(name: str) -> Document:

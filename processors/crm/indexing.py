@@ -149,6 +149,12 @@ def email_key(email: str | None) -> str | None:
     return parsed.match_key if parsed else None
 
 
+#: Bumped whenever the entries a record is indexed under change: a mirror written under
+#: another version is found stale at start and rebuilt from the CRM topics, because an
+#: update only removes the entries the running code computes for the stored record.
+INDEX_VERSION = 3
+
+
 def index_entries(kind: RecordKind, record: Any) -> frozenset[tuple[str, str]]:
     """(index key, member) pairs this version of the record owns."""
     entries: set[tuple[str, str]] = set()

@@ -479,6 +479,26 @@ class RedisCrmMirror:
             removed += self._client.unlink(*batch)
         return removed
 
+    def forget_records(self) -> int:
+        """Delete the mirror's records and indexes but not its state markers (``gen…``).
+
+        A rebuild under an older index layout starts from nothing, so no stale
+        posting outlives it; the marker holding the rebuild's claim stays.
+        """
+        markers = f"{self._base}gen".encode()
+        removed = 0
+        batch: list[bytes | str] = []
+        for key in self.keys():
+            if (key.encode() if isinstance(key, str) else key).startswith(markers):
+                continue
+            batch.append(key)
+            if len(batch) >= 1000:
+                removed += self._client.unlink(*batch)
+                batch.clear()
+        if batch:
+            removed += self._client.unlink(*batch)
+        return removed
+
     def _retrying(self, call: Callable[[], _T]) -> _T:
         """Retry briefly on connection trouble (every call is safe to repeat); then stop the stage."""
         return retrying(_WHAT, call)

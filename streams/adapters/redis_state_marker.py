@@ -7,8 +7,11 @@ therefore has a marker in its own hash tag, so it lives (and is lost) in the
 same slot as the data it vouches for, on Redis Cluster too::
 
     <prefix>:{owners}:gen   the owner directory
-    <prefix>:{crm}:gen      the CRM mirror
+    <prefix>:{crm}:gen:3    the CRM mirror (its index layout's version last)
     <prefix>:{assign}:gen   the assignment ledger's remembered decisions
+
+A keyspace whose layout can change names its version in the marker: after an
+upgrade the new marker is missing, so the keyspace is rebuilt, as after a wipe.
 
 Values: ``ready:<token>`` once the keyspace was rebuilt from its topics (or
 written from the start by the process that created it), and
@@ -46,11 +49,11 @@ class StateStatus(enum.Enum):
 class StateMarker:
     """The marker of one keyspace (``owners``, ``crm`` or ``assign``) under one prefix."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str, keyspace: str) -> None:
+    def __init__(self, client: redis.Redis, *, prefix: str, keyspace: str, layout: int | None = None) -> None:
         if keyspace not in KEYSPACES:
             raise ValueError(f"unknown keyspace {keyspace!r}; expected one of {', '.join(KEYSPACES)}")
         self.keyspace = keyspace
-        self.key = f"{prefix}:{{{keyspace}}}:gen"
+        self.key = f"{prefix}:{{{keyspace}}}:gen" + (f":{layout}" if layout is not None else "")
         self._client = client
         self._extend = client.register_script(_EXTEND)
         self._finish = client.register_script(_FINISH)

@@ -130,7 +130,11 @@ def build_step(settings: Settings, clock: Clock, mirror: CrmMirrorWriter | None 
 
 
 def state_plan(settings: Settings, mirror: CrmMirrorWriter | None = None) -> StatePlan:
-    """The CRM mirror is this stage's to rebuild from the compacted CRM topics."""
+    """The CRM mirror is this stage's to rebuild from the compacted CRM topics.
+
+    A rebuild first clears what the keyspace still holds: after an upgrade that
+    changed the index layout, the old records' postings would otherwise stay.
+    """
 
     step = build_step(settings, SystemClock(), mirror)
     return StatePlan(
@@ -141,6 +145,7 @@ def state_plan(settings: Settings, mirror: CrmMirrorWriter | None = None) -> Sta
                 settings,
                 [topics.name(settings, topic) for topic in INPUTS],
                 step.apply_many,
+                before=getattr(step.mirror, "forget_records", None),
             )
         ]
     )

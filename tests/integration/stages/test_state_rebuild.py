@@ -163,3 +163,41 @@ def test_owner_sync_rebuilds_the_directory_from_the_owners_topic(infra: Any) -> 
 
     # A second instance finds the keyspace ready and reads nothing back.
     owner_sync.state_plan(settings).rebuilds[0].ensure()
+
+
+def test_a_mirror_written_under_an_older_index_layout_is_cleared_and_rebuilt(infra: Any) -> None:
+    from confluent_kafka import Producer
+
+    from processors.crm.indexing import INDEX_VERSION
+    from processors.crm.models import MatchQuery
+    from streams.events import crm as crm_events
+    from streams.stages import crm_sync
+
+    settings: Settings = make_settings(infra)
+    assert all(r.status != "failed" for r in topics.create_topics(settings))
+    account = {
+        "id": "acc-layout", "name": "Quillfeather Instruments Ltd", "domains": ["quillfeather.example"],
+        "website": None, "owner_id": "ana", "parent_id": None, "employees": 300, "industry": None,
+        "country_code": "GB", "type": "customer", "tier": None, "last_activity_ms": None,
+    }  # fmt: skip
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    key, value, headers = crm_events.encode("account", account)
+    producer.produce(
+        topics.name(settings, topics.CRM_TOPICS["account"]), key=key, value=value, headers=headers
+    )
+    assert producer.flush(10) == 0
+
+    # What an older release left: its own marker, ready, and a posting the new layout never writes.
+    client = redis.Redis.from_url(settings.redis_url)
+    base = f"{settings.redis_prefix}:{{crm}}:"
+    client.set(base + "gen", "ready:older-release")
+    client.set(base + "x:token:stale", "\nacc-gone\n")
+    marker = wiring.state_marker(settings, "crm")
+    assert marker.key == base + f"gen:{INDEX_VERSION}"
+    assert marker.status() is StateStatus.MISSING, "an older layout's marker must not vouch for this one"
+
+    crm_sync.state_plan(settings).rebuilds[0].ensure()
+    assert marker.status() is StateStatus.READY
+    assert not client.exists(base + "x:token:stale"), "the older layout's postings outlived the rebuild"
+    found = wiring.crm_mirror(settings).candidates(MatchQuery(domain="quillfeather.example"))
+    assert [a["id"] for a in found.accounts_by_domain] == ["acc-layout"]
