@@ -28,12 +28,14 @@ DATA_CODES: frozenset[str] = frozenset(
 class InvalidLead(Exception):
     """A lead that cannot go on through the pipeline; it will be dead-lettered."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, lead_id: str | None = None) -> None:
         if code not in DLQ_CODES:
             raise ValueError(f"unknown dead-letter code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
+        #: The sender's lead id when the record named one, so the dead letter can be found by it.
+        self.lead_id = lead_id
 
 
 class DependencyUnavailable(Exception):

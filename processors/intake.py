@@ -264,8 +264,34 @@ def _custom_text(value: Any) -> str:
         ) from None
 
 
+#: A sender's lead id longer than this is not carried into a dead letter.
+_MAX_CARRIED_ID = 200
+
+
+def given_lead_id(document: Any) -> str | None:
+    """The lead id a refused record named, if it is plain text, so its dead letter names it too."""
+    if not isinstance(document, Mapping):
+        return None
+    value = document.get("lead_id")
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_CARRIED_ID:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value.strip()
+
+
 def raw_lead_from_json(document: Any) -> RawLead:
-    """Read a decoded JSON document as a raw lead, or raise :class:`InvalidLead`."""
+    """Read a decoded JSON document as a raw lead, or raise :class:`InvalidLead` naming its lead id."""
+    try:
+        return _raw_lead_from_json(document)
+    except InvalidLead as error:
+        error.lead_id = error.lead_id or given_lead_id(document)
+        raise
+
+
+def _raw_lead_from_json(document: Any) -> RawLead:
     if not isinstance(document, Mapping):
         kind = "a list" if isinstance(document, list) else type(document).__name__
         raise InvalidLead(
@@ -300,6 +326,15 @@ def raw_lead_from_json(document: Any) -> RawLead:
 
 
 def complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
+    """Fill every contract field and refuse a lead that cannot travel or that nobody could contact."""
+    try:
+        return _complete_raw_lead(raw)
+    except InvalidLead as error:
+        error.lead_id = error.lead_id or given_lead_id(raw)
+        raise
+
+
+def _complete_raw_lead(raw: Mapping[str, Any]) -> RawLead:
     """Fill every contract field and refuse a lead that cannot travel or that nobody could contact.
 
     Every path (JSON, Avro, Confluent Avro) ends here, so the limits hold for

@@ -129,7 +129,7 @@ class StageStep:
         return routed
 
     def _dead_letter(self, message: Message, error: InvalidLead, progress: Progress) -> Routed:
-        return dead_letter(self.stage, message, error, self.clock, progress.lead_id)
+        return dead_letter(self.stage, message, error, self.clock, progress.lead_id or error.lead_id)
 
 
 def dead_letter(
@@ -224,7 +224,7 @@ class BatchStep:
             try:
                 decoded.append((index, self.decode(message)))
             except InvalidLead as error:
-                routed[index] = dead_letter(self.stage, message, error, self.clock)
+                routed[index] = dead_letter(self.stage, message, error, self.clock, error.lead_id)
         for index, outcome in self._process(decoded, messages):
             routed[index] = outcome
         for index, item in enumerate(routed):

@@ -56,6 +56,27 @@ def test_garbage_becomes_a_dead_letter_with_the_original_message() -> None:
     assert letter["failed_at_ms"] == CLOCK.now_ms()
 
 
+@pytest.mark.parametrize(
+    ("document", "lead_id"),
+    [
+        ({"lead_id": "L9", "email": {"nested": True}}, "L9"),  # a field of the wrong kind
+        ({"lead_id": " L9 ", "notes": "no way to reach anyone"}, "L9"),  # nobody to contact
+        ({"lead_id": "L9", "company": "x" * 20_000}, "L9"),  # a value over the limit
+        ({"lead_id": 42, "email": {"nested": True}}, None),  # not a text id: not carried
+        ({"lead_id": "x" * 500, "email": {"nested": True}}, None),  # too long to be an id
+        ([{"lead_id": "L9"}], None),  # not a lead at all
+    ],
+)
+def test_a_refused_lead_is_dead_lettered_with_the_id_it_named(document: object, lead_id: str | None) -> None:
+    routed = normalize.build_step(SETTINGS, CLOCK)(_message(json.dumps(document).encode()))
+    letter = DEAD_LETTER.decode(routed.value)
+    assert (routed.destination, letter["error_code"], letter["lead_id"]) == (
+        DLQ_ROUTE,
+        "schema_violation",
+        lead_id,
+    )
+
+
 def test_a_processor_crash_is_dead_lettered_with_the_lead_id(monkeypatch: pytest.MonkeyPatch) -> None:
     def explode(lead: object, **_: object) -> object:
         raise KeyError("boom")
