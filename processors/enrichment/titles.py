@@ -281,6 +281,8 @@ class TitleClassifier:
             best_distance = limit + 1
             for length in range(len(text) - limit, len(text) + limit + 1):
                 for term, meaning in self._fuzzy.get((size, text[0], length), ()):
+                    if text.startswith(term) or term.startswith(text):
+                        continue  # letters added or dropped at the end make another word: "Directory"
                     distance = OSA.distance(text, term, score_cutoff=limit)
                     if distance > limit:
                         continue
@@ -325,18 +327,25 @@ class TitleClassifier:
 
 
 _SEPARATOR = _Meaning(SEP, separator=True)
+#: Roles that only a part of a company has: beside one, a company-head title is scoped.
+_PART_LEVELS = frozenset({"vp", "head", "director"})
 
 
 def _resolve(read: list[_Meaning]) -> list[_Meaning]:
     """Settle the terms whose level depends on the rest of the title.
 
     A company-head title (Managing Director, General Manager) with a scope (a region,
-    a department or any word the vocabulary does not know) runs a part of the company,
-    unless the scope is only other top roles ("Managing Director & CEO"). A grade
+    a department, any word the vocabulary does not know, or a second role that only a
+    part of a company has, such as VP) runs a part of the company; beside other top roles
+    only ("Managing Director & CEO") it is the head of the company. A grade
     ("Lead") with no job noun after it in its part is a role of its own ("Platform Lead").
     """
     scoped = any(
-        m.unknown or m.scope or (m.seniority is None and m.function not in (None, "executive")) for m in read
+        m.unknown
+        or m.scope
+        or (m.seniority is None and m.function not in (None, "executive"))
+        or (m.seniority in _PART_LEVELS and m.scoped is None)
+        for m in read
     )
     out: list[_Meaning] = []
     noun_follows = False

@@ -649,3 +649,17 @@ def test_a_broken_refinement_names_file_line_and_fix(text: str, line: int, reaso
         build(text)
     assert caught.value.line == line, str(caught.value)
     assert reason in str(caught.value)
+
+
+def test_a_vp_beside_a_company_head_title_makes_it_a_part_of_the_company(
+    classifier: TitleClassifier,
+) -> None:
+    assert classify(classifier, "SVP & General Manager").seniority == "vp"
+    assert classify(classifier, "Managing Director & Senior Vice President").seniority == "vp"
+
+
+def test_a_word_with_letters_added_at_the_end_is_another_word_not_a_typo(
+    classifier: TitleClassifier,
+) -> None:
+    assert classify(classifier, "Directory Services Manager").seniority == "manager"
+    assert "supervisor" not in classify(classifier, "Supervisory Board").matched
