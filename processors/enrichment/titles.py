@@ -184,6 +184,9 @@ class TitleClassifier:
             if len(words) <= _FUZZY_MAX_WORDS and len(text) >= FUZZY_MIN_CHARS - 1:
                 fuzzy.setdefault((len(words), text[0], len(text)), []).append((text, meaning))
         self._fuzzy = fuzzy
+        self._fuzzy_starts = {(size, first) for size, first, _ in fuzzy}
+        # Words seen before and what they read as: unknown words (names, places) recur.
+        self._typos: dict[Words, tuple[int, list[_Meaning]]] = {}
         self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
 
     @classmethod
@@ -204,6 +207,7 @@ class TitleClassifier:
     def cache_clear(self) -> None:
         """Forget cached answers (for benchmarks; answers never go stale)."""
         self._cached.cache_clear()
+        self._typos.clear()
 
     def _classify(self, title: str) -> TitleClass | None:
         words = self._expand(_tokens(_fold(title), self._separators))
@@ -269,9 +273,21 @@ class TitleClassifier:
         from a term by one letter mostly differ there), the text must be long enough for
         an edit to be a typo rather than another word, and two terms equally near is no match.
         """
-        for size in range(_FUZZY_MAX_WORDS, 0, -1):
-            window = words[at : at + size]
-            if len(window) < size or SEP in window:
+        key = words[at : at + _FUZZY_MAX_WORDS]
+        known = self._typos.get(key)
+        if known is not None:
+            return known
+        if len(self._typos) >= CACHE_SIZE:
+            self._typos.clear()
+        found = self._typos[key] = self._nearest_term(key)
+        return found
+
+    def _nearest_term(self, words: Words) -> tuple[int, list[_Meaning]]:
+        """The longest window starting at ``words[0]`` that is near exactly one reading."""
+        first = words[0][0]
+        for size in range(min(len(words), _FUZZY_MAX_WORDS), 0, -1):
+            window = words[:size]
+            if (size, first) not in self._fuzzy_starts or SEP in window:
                 continue
             text = " ".join(window)
             if len(text) < FUZZY_MIN_CHARS:
@@ -281,10 +297,8 @@ class TitleClassifier:
             best_distance = limit + 1
             for length in range(len(text) - limit, len(text) + limit + 1):
                 for term, meaning in self._fuzzy.get((size, text[0], length), ()):
-                    if text.startswith(term) or term.startswith(text):
-                        continue  # letters added or dropped at the end make another word: "Directory"
                     distance = OSA.distance(text, term, score_cutoff=limit)
-                    if distance > limit:
+                    if distance > limit or _other_ending(text, term):
                         continue
                     if distance < best_distance:
                         best, best_distance = [meaning], distance
@@ -324,6 +338,17 @@ class TitleClassifier:
             yield self._prefixes[word[:prefix]]
         if suffix:
             yield self._suffixes[word[-suffix:]]
+
+
+def _other_ending(text: str, term: str) -> bool:
+    """Letters added at the end, or only the last letter changed: another word, not a typo.
+
+    "Directory" is not "director", "Supervisory" not "supervisor", and the last letter
+    is where languages inflect ("directora" is a word of its own).
+    """
+    if text.startswith(term) or term.startswith(text):
+        return True
+    return len(text) == len(term) and text[:-1] == term[:-1]
 
 
 _SEPARATOR = _Meaning(SEP, separator=True)

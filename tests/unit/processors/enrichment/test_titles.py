@@ -580,6 +580,7 @@ def test_lead_is_a_grade_before_a_job_noun_and_a_team_role_otherwise(
         ("Bord Member", "c_level", "executive"),
         ("Cheif Financial Oficer", "c_level", "finance"),
         ("Softwre Engineer", "ic", "engineering"),
+        ("Account Managr", "manager", "sales"),
     ],
 )
 def test_typos_in_known_words_are_tolerated(
