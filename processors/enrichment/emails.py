@@ -51,6 +51,8 @@ def free_mail_brands(domains: Iterable[str], min_countries: int = BRAND_MIN_COUN
     return frozenset(name for name, suffixes in countries.items() if len(suffixes) >= min_countries)
 
 
+_DEFAULT_BRANDS: frozenset[str] = free_mail_brands(FREE_MAIL_DOMAINS)
+
 #: Local parts from the maintained list, plus a few in languages it lacks.
 ROLE_LOCAL_PARTS: frozenset[str] = _data_lines("role-local-parts.txt") | frozenset(
     {
@@ -123,9 +125,6 @@ class DomainLists:
 
     def is_disposable(self, host: str, domain: str | None) -> bool:
         return self._listed(self.disposable, host, domain)
-
-
-_DEFAULT_BRANDS = free_mail_brands(FREE_MAIL_DOMAINS)
 
 
 def is_role_address(email: str) -> bool:
