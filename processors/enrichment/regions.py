@@ -23,7 +23,7 @@ import pycountry
 
 from processors.config import ConfigError, Document, unknown_key
 from processors.config import Path as NodePath
-from processors.normalize.countries import country_code_for
+from processors.normalize.countries import PHONE_REGIONS, country_code_for
 from processors.normalize.subdivisions import subdivision_code_for, subdivision_codes
 
 #: ``Placement.matched`` values: which kind of rule placed the lead.
@@ -164,7 +164,7 @@ class _Reader:
         if not isinstance(value, str):
             raise self.error(path, f"a country must be a code in text, not {value!r}; use {_ISO_ALPHA_2}")
         code = value.strip().upper()
-        if code in _iso_countries():
+        if code in _iso_countries() or code in PHONE_REGIONS:
             return code
         meant = country_code_for(value)
         hint = f"did you mean '{meant}'? Use" if meant else "use"

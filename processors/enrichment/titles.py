@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from rapidfuzz.distance import OSA
+
 from processors.config import ConfigError, Document, Path, described
 
 #: Seniority levels, highest first: when a title says several, the first here wins.
@@ -42,9 +44,18 @@ MAX_TITLE_CHARS = 200
 CACHE_SIZE = 32768
 
 _RANK: dict[str, int] = {name: rank for rank, name in enumerate(SENIORITIES)}
-_SECTIONS = ("separators", "abbreviations", "ignore", "seniority", "functions", "titles", "overrides")
+_SECTIONS = (
+    "separators", "abbreviations", "ignore", "scopes", "seniority", "functions", "titles", "overrides",
+    "company_heads", "team_roles",
+)  # fmt: skip
 _OVERRIDE_KEYS = frozenset({"terms", "cap", "function"})
 _MIN_AFFIX = 3
+#: Typos: words (or phrases) this long may differ from a term by one edit (OSA: a swap of two
+#: neighbouring letters is one edit), this long by two. Shorter words must match exactly, or
+#: "chef" would read as "chief" and "lead" as "head".
+FUZZY_MIN_CHARS = 6
+FUZZY_TWO_EDITS_CHARS = 12
+_FUZZY_MAX_WORDS = 4
 
 #: The separator token. "&", "/", "+" and "|" always separate; the file adds words ("and", "und").
 SEP = "&"
@@ -85,6 +96,11 @@ class _Meaning:
     role_noun: bool = False  # the level is a guess from a job noun, not stated
     cap: bool = False  # the title ranks no higher than ``seniority``
     ignore: bool = False
+    scope: bool = False  # a region or market: ignored, but it scopes a company-head title
+    unknown: bool = False  # a word the vocabulary does not know (it scopes a company-head title too)
+    separator: bool = False  # the boundary between two parts of a title
+    scoped: str | None = None  # company-head titles: the level once the title gives a scope
+    without_noun: str | None = None  # grades: the level when no job noun follows in the part
 
 
 def _fold(text: str) -> str:
@@ -158,6 +174,19 @@ class TitleClassifier:
         for term, meaning in cjk.items():
             cjk_index.setdefault(term[0], []).append((term, meaning))
         self._cjk = {ch: tuple(sorted(rows, key=lambda row: -len(row[0]))) for ch, rows in cjk_index.items()}
+        # Typo candidates: every spaced-script term that says something, by word count, first
+        # letter and length, so a word is compared only with terms an edit or two away.
+        fuzzy: dict[tuple[int, str, int], list[tuple[str, _Meaning]]] = {}
+        for words, meaning in phrases.items():
+            text = " ".join(words)
+            if meaning.ignore or meaning.scope or _is_cjk(words[0]) or SEP in words:
+                continue
+            if len(words) <= _FUZZY_MAX_WORDS and len(text) >= FUZZY_MIN_CHARS - 1:
+                fuzzy.setdefault((len(words), text[0], len(text)), []).append((text, meaning))
+        self._fuzzy = fuzzy
+        self._fuzzy_starts = {(size, first) for size, first, _ in fuzzy}
+        # Words seen before and what they read as: unknown words (names, places) recur.
+        self._typos: dict[Words, tuple[int, list[_Meaning]]] = {}
         self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
 
     @classmethod
@@ -178,11 +207,11 @@ class TitleClassifier:
     def cache_clear(self) -> None:
         """Forget cached answers (for benchmarks; answers never go stale)."""
         self._cached.cache_clear()
+        self._typos.clear()
 
     def _classify(self, title: str) -> TitleClass | None:
         words = self._expand(_tokens(_fold(title), self._separators))
-        meanings = [meaning for meaning in self._read(words) if not meaning.ignore]
-        return _decide(meanings) if meanings else None
+        return _decide([meaning for meaning in self._read(words) if not meaning.ignore])
 
     def _expand(self, words: Words) -> Words:
         """Replace abbreviations by their expansions (longest short form first)."""
@@ -213,9 +242,71 @@ class TitleClassifier:
                     at += len(phrase)
                     break
             else:
-                if word != SEP:
-                    yield from (self._read_cjk(word) if _is_cjk(word) else self._read_affixes(word))
+                if word == SEP:
+                    yield _SEPARATOR
+                elif _is_cjk(word):
+                    yield from self._read_cjk(word)
+                else:
+                    found = list(self._read_affixes(word)) or self._read_plural(word)
+                    if not found:
+                        size, found = self._read_typo(words, at)
+                        if found:
+                            yield from found
+                            at += size
+                            continue
+                    yield from found or (_Meaning(word, unknown=True),)
                 at += 1
+
+    def _read_plural(self, word: str) -> list[_Meaning]:
+        """A plural of a one-word term: "Products" is "product", "Technologies" "technology"."""
+        stems = (word[:-3] + "y", word[:-1]) if word.endswith("ies") else (word[:-1],)
+        for stem in stems if len(word) > 4 and word.endswith("s") else ():
+            for phrase, meaning in self._phrases.get(stem, ()):
+                if len(phrase) == 1:
+                    return [meaning]
+        return []
+
+    def _read_typo(self, words: Words, at: int) -> tuple[int, list[_Meaning]]:
+        """A term misspelled by an edit or two ("Directcor", "Boar Member"), longest first.
+
+        The first letter must be right (typos rarely hit it, and real words that differ
+        from a term by one letter mostly differ there), the text must be long enough for
+        an edit to be a typo rather than another word, and two terms equally near is no match.
+        """
+        key = words[at : at + _FUZZY_MAX_WORDS]
+        known = self._typos.get(key)
+        if known is not None:
+            return known
+        if len(self._typos) >= CACHE_SIZE:
+            self._typos.clear()
+        found = self._typos[key] = self._nearest_term(key)
+        return found
+
+    def _nearest_term(self, words: Words) -> tuple[int, list[_Meaning]]:
+        """The longest window starting at ``words[0]`` that is near exactly one reading."""
+        first = words[0][0]
+        for size in range(min(len(words), _FUZZY_MAX_WORDS), 0, -1):
+            window = words[:size]
+            if (size, first) not in self._fuzzy_starts or SEP in window:
+                continue
+            text = " ".join(window)
+            if len(text) < FUZZY_MIN_CHARS:
+                continue
+            limit = 2 if len(text) >= FUZZY_TWO_EDITS_CHARS else 1
+            best: list[_Meaning] = []
+            best_distance = limit + 1
+            for length in range(len(text) - limit, len(text) + limit + 1):
+                for term, meaning in self._fuzzy.get((size, text[0], length), ()):
+                    distance = OSA.distance(text, term, score_cutoff=limit)
+                    if distance > limit or _other_ending(text, term):
+                        continue
+                    if distance < best_distance:
+                        best, best_distance = [meaning], distance
+                    elif distance == best_distance:
+                        best.append(meaning)
+            if best and len({(m.seniority, m.function) for m in best}) == 1:
+                return size, best[:1]  # two different terms equally near are no match
+        return 0, []
 
     def _read_cjk(self, run: str) -> Iterator[_Meaning]:
         """CJK terms anywhere inside a run of CJK text, leftmost-longest."""
@@ -249,8 +340,64 @@ class TitleClassifier:
             yield self._suffixes[word[-suffix:]]
 
 
-def _decide(meanings: list[_Meaning]) -> TitleClass:
-    """Highest seniority wins, overrides cap it; functions in title order."""
+def _other_ending(text: str, term: str) -> bool:
+    """Letters added at the end, or only the last letter changed: another word, not a typo.
+
+    "Directory" is not "director", "Supervisory" not "supervisor", and the last letter
+    is where languages inflect ("directora" is a word of its own).
+    """
+    if text.startswith(term) or term.startswith(text):
+        return True
+    return len(text) == len(term) and text[:-1] == term[:-1]
+
+
+_SEPARATOR = _Meaning(SEP, separator=True)
+#: Roles that only a part of a company has: beside one, a company-head title is scoped.
+_PART_LEVELS = frozenset({"vp", "head", "director"})
+
+
+def _resolve(read: list[_Meaning]) -> list[_Meaning]:
+    """Settle the terms whose level depends on the rest of the title.
+
+    A company-head title (Managing Director, General Manager) with a scope (a region,
+    a department, any word the vocabulary does not know, or a second role that only a
+    part of a company has, such as VP) runs a part of the company; beside other top roles
+    only ("Managing Director & CEO") it is the head of the company. A grade
+    ("Lead") with no job noun after it in its part is a role of its own ("Platform Lead").
+    """
+    scoped = any(
+        m.unknown
+        or m.scope
+        or (m.seniority is None and m.function not in (None, "executive"))
+        or (m.seniority in _PART_LEVELS and m.scoped is None)
+        for m in read
+    )
+    out: list[_Meaning] = []
+    noun_follows = False
+    for meaning in reversed(read):
+        if meaning.separator:
+            noun_follows = False
+            continue
+        if meaning.scoped is not None and scoped:
+            meaning = replace(meaning, seniority=meaning.scoped)
+        elif meaning.without_noun is not None and not noun_follows:
+            meaning = replace(meaning, seniority=meaning.without_noun)
+        noun_follows = noun_follows or meaning.role_noun
+        if not (meaning.unknown or meaning.scope):
+            out.append(meaning)
+    out.reverse()
+    return out
+
+
+def _decide(read: list[_Meaning]) -> TitleClass | None:
+    """Highest seniority wins, overrides cap it; functions in title order.
+
+    A scoped company-head title's own function (executive) comes after the departments
+    the title names: "Executive Director, Global Marketing" is in marketing.
+    """
+    meanings = _resolve(read)
+    if not meanings:
+        return None
     ranks = [(_RANK[meaning.seniority], meaning) for meaning in meanings if meaning.seniority is not None]
     seniority: str | None = None
     confidence = CONFIDENCE_FUNCTION_ONLY
@@ -262,7 +409,9 @@ def _decide(meanings: list[_Meaning]) -> TitleClass:
         seniority = SENIORITIES[top]
         stated = any(rank == top and not meaning.role_noun for rank, meaning in ranks)
         confidence = CONFIDENCE_STATED if stated else CONFIDENCE_ROLE_NOUN
-    functions = tuple(dict.fromkeys(meaning.function for meaning in meanings if meaning.function))
+    leading = [m.function for m in meanings if m.function and not (m.scoped and m.seniority == m.scoped)]
+    trailing = [m.function for m in meanings if m.function and m.scoped and m.seniority == m.scoped]
+    functions = tuple(dict.fromkeys(leading + trailing))
     function = functions[0] if functions else "other"
     return TitleClass(seniority, function, functions, confidence, tuple(meaning.term for meaning in meanings))
 
@@ -305,6 +454,7 @@ class _Builder:
         self._abbreviations(data.get("abbreviations"))
         sections: dict[str, Callable[[Any], None]] = {
             "ignore": self._ignore,
+            "scopes": self._scopes,
             "seniority": self._seniority,
             "functions": self._functions,
             "titles": self._titles,
@@ -313,6 +463,9 @@ class _Builder:
         for key, value in data.items():
             if key in sections:
                 sections[key](value)
+        # These refine terms listed elsewhere, so they go last wherever they are in the file.
+        self._refine("company_heads", data.get("company_heads"), "scoped")
+        self._refine("team_roles", data.get("team_roles"), "without_noun")
         return TitleClassifier(
             self.separators, self.abbreviations, self.phrases, self.prefixes, self.suffixes, self.cjk
         )
@@ -390,6 +543,35 @@ class _Builder:
         path: Path = ("ignore",)
         for index, item in enumerate(self._list(path, value, "ignore", "[global, emea, remote]")):
             self._term((*path, index), item, "ignore", _Meaning("", ignore=True))
+
+    def _scopes(self, value: Any) -> None:
+        path: Path = ("scopes",)
+        for index, item in enumerate(self._list(path, value, "scopes", "[emea, dach, north america]")):
+            self._term((*path, index), item, "scopes", _Meaning("", scope=True))
+
+    def _refine(self, section: str, value: Any, attribute: str) -> None:
+        """Give terms already listed a second level: when scoped, or when no job noun follows."""
+        path: Path = (section,)
+        example = "director: [managing director]" if attribute == "scoped" else "manager: [lead]"
+        for level, terms in self._mapping(path, value, section, example).items():
+            self._check_name((*path, level), level, SENIORITIES, "seniority")
+            where = (*path, level)
+            for index, item in enumerate(self._list(where, terms, f"{section} '{level}'", "[lead]")):
+                at = (*where, index)
+                text = self._text(at, item, f"term under {section}")
+                words = self._words(at, text, "term")
+                meaning = self.phrases.get(words)
+                if meaning is None or meaning.seniority is None:
+                    raise self.error(
+                        at,
+                        f"'{text}' under {section} must first be listed, with its usual level, "
+                        "under seniority or titles",
+                    )
+                self.phrases[words] = (
+                    replace(meaning, scoped=level)
+                    if attribute == "scoped"
+                    else replace(meaning, without_noun=level)
+                )
 
     def _seniority(self, value: Any) -> None:
         path: Path = ("seniority",)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 
+import phonenumbers
 import pycountry
 from pycountry.db import Country
 
@@ -96,7 +97,30 @@ ALIASES: dict[str, str] = {
     "Macau": "MO",
     "Brunei": "BN",
     "Micronesia": "FM",
+    # Codes that ISO has withdrawn or never assigned but that lists and forms still use
+    "EL": "GR",  # the European Union's code for Greece
+    "BU": "MM",  # Burma, until 1989
+    "TP": "TL",  # East Timor, until 2002
+    "ZR": "CD",  # Zaire, until 1997
+    "FX": "FR",  # Metropolitan France
+    "DD": "DE",  # East Germany
+    # Kosovo, Ascension and Tristan da Cunha (see PHONE_REGIONS)
+    "Kosovo": "XK",
+    "Kosova": "XK",
+    "Kosovë": "XK",
+    "Ascension Island": "AC",
+    "Ascension": "AC",
+    "Tristan da Cunha": "TA",
 }
+
+#: Codes ISO 3166-1 does not assign but libphonenumber numbers on their own: XK (Kosovo,
+#: user-assigned and used by the EU and most registries), AC and TA (Ascension and Tristan da
+#: Cunha, reserved by ISO). A lead from Kosovo must not be refused as ``country_unknown``.
+PHONE_REGIONS: frozenset[str] = frozenset(
+    region
+    for region in phonenumbers.SUPPORTED_REGIONS
+    if len(region) == 2 and pycountry.countries.get(alpha_2=region) is None
+)
 
 #: Languages whose pycountry translations are trusted as extra names. A
 #: translated name that points at two countries is dropped as ambiguous.
@@ -189,6 +213,7 @@ def _country_table() -> dict[str, str]:
     _add_level(table, ((name, c.alpha_2) for c in countries for name in _english_names(c)))
     _add_level(table, ((c.alpha_3, c.alpha_2) for c in countries))
     _add_level(table, ((c.alpha_2, c.alpha_2) for c in countries))
+    _add_level(table, ((code, code) for code in PHONE_REGIONS))
     _add_level(table, ALIASES.items())
     return table
 
@@ -200,11 +225,11 @@ def _numeric_table() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _alpha_2_codes() -> frozenset[str]:
-    return frozenset(c.alpha_2 for c in pycountry.countries)
+    return frozenset(c.alpha_2 for c in pycountry.countries) | PHONE_REGIONS
 
 
 def is_country_code(code: str) -> bool:
-    """True for an assigned ISO 3166-1 alpha-2 code (upper case).
+    """True for an assigned ISO 3166-1 alpha-2 code (upper case), or XK, AC or TA.
 
     Checked against the code list itself, not the name table: name keys
     expand "st" to "saint", which would reject São Tomé and Príncipe's "ST".

@@ -312,3 +312,28 @@ def bench_match(
         click.echo(json.dumps(summary, indent=2))
     else:
         render_bench_match(summary, Console())
+
+
+@bench.command("enrich")
+@click.option(
+    "--data-dir",
+    envvar="LEADROUTE_REAL_DATA_DIR",
+    default=None,
+    help="Directory of real labelled data (job-titles-dev.tsv). [default: ../shared/data beside the repo]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_settings
+def bench_enrich(settings: Settings, data_dir: str | None, as_json: bool) -> None:
+    """Title seniority and function accuracy on real labelled titles; free-mail and role-address recall.
+
+    Titles are skipped, with a sentence saying so, when the labelled file is not there.
+    Free mail is checked against lists other than the ones detection uses.
+    """
+    from streams.bench.enrich import real_data_dir, render_bench_enrich, run_bench_enrich
+    from streams.wiring import domain_lists, title_classifier
+
+    summary = run_bench_enrich(real_data_dir(data_dir), title_classifier(settings), domain_lists(settings))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        render_bench_enrich(summary, Console())

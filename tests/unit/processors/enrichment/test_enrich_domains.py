@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from processors.enrichment.emails import DomainLists, domain_facts, is_role_address
+from processors.enrichment.emails import (
+    ROLE_LOCAL_PARTS,
+    DomainLists,
+    domain_facts,
+    free_mail_brands,
+    is_role_address,
+)
 from processors.enrichment.geography import country_from_domain
 from processors.normalize.emails import normalize_email
 from processors.normalize.website import normalize_website
@@ -128,3 +134,55 @@ def test_the_lists_are_maintained_ones_not_a_handful() -> None:
 )
 def test_country_code_tlds_hint_a_country(domain: str, country: str | None) -> None:
     assert country_from_domain(domain) == country
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["aol.co.uk", "aol.fr", "gmx.co.uk", "gmx.fr", "hotmail.be", "hotmail.no", "yahoo.co.id", "web.de"],
+)
+def test_free_mail_providers_country_domains_are_listed(domain: str) -> None:
+    assert _facts(f"jane@{domain}").free_mail is True
+
+
+@pytest.mark.parametrize("domain", ["live.com.my", "hotmail.com.hk", "outlook.com.ar", "gmx.com.tr"])
+def test_a_free_mail_brands_other_country_domains_are_free_mail(domain: str) -> None:
+    facts = _facts(f"jane@{domain}")
+    assert facts.free_mail is True and facts.company_domain is None
+
+
+def test_brands_are_names_with_many_country_domains_in_the_list() -> None:
+    listed = ["acme.de", "acme.fr", "mailco.de", "mailco.fr", "mailco.co.uk", "mailco.com", "mailco.net"]
+    assert free_mail_brands(listed, min_countries=3) == {"mailco"}
+    assert _facts("jane@hotmail-consulting.co.uk").free_mail is False  # another name
+    assert _facts("jane@hotmail.dev").free_mail is False  # not a country domain
+    own = LISTS.extended(business=["hotmail.com.hk"])
+    assert _facts("jane@hotmail.com.hk", lists=own).free_mail is False
+
+
+@pytest.mark.parametrize(
+    ("email", "role"),
+    [
+        ("accounting@acme.com", True),  # from the maintained list
+        ("webinars@acme.com", True),
+        ("Recruiting@acme.com", True),  # case does not matter
+        ("noreply-invoices@acme.com", True),
+        ("invoices_noreply@acme.com", True),
+        ("do.not.reply@acme.com", True),
+        ("DoNotReply@acme.com", True),
+        ("shipping-alerts@acme.com", True),
+        ("build-bot@acme.com", True),
+        ("support-team@acme.com", True),
+        ("sales.de@acme.com", True),
+        ("info-2@acme.com", True),
+        ("sales.jane@acme.com", False),  # a role word, then a name
+        ("maria.garcia@acme.com", False),
+        ("pkowalski@acme.com", False),
+        ("noor@acme.com", False),
+    ],
+)
+def test_role_addresses_from_the_maintained_list_and_affixes(email: str, role: bool) -> None:
+    assert is_role_address(email) is role
+
+
+def test_the_role_list_is_the_maintained_one() -> None:
+    assert len(ROLE_LOCAL_PARTS) > 1000

@@ -501,3 +501,166 @@ def test_a_broken_vocabulary_names_file_line_and_fix(text: str, line: int, reaso
 
 def test_an_empty_vocabulary_recognises_nothing() -> None:
     assert build("seniority: {}\n").classify("CEO") is None
+
+
+# --- company heads, several roles, grades and typos ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority", "function"),
+    [
+        # Alone, or beside other top roles only: the head of the company.
+        ("Managing Director", "c_level", "executive"),
+        ("Group Managing Director", "c_level", "executive"),
+        ("Managing Director (m/w/d)", "c_level", "executive"),
+        ("MD & CEO", "c_level", "executive"),
+        ("General Manager", "c_level", "executive"),
+        ("Executive Director", "c_level", "executive"),
+        ("President and Chief Executive Officer", "c_level", "executive"),
+        ("Founder & Managing Director", "owner", "executive"),
+        # With a region, a department or a business line: the head of a part of it.
+        ("Managing Director, Portugal", "director", "executive"),
+        ("Managing Director DACH", "director", "executive"),
+        ("Executive Director, Worldwide Sales", "director", "sales"),
+        ("Executive Director of Engineering", "director", "engineering"),
+        ("General Manager – Payments", "head", "executive"),
+        ("GM, Benelux", "head", "executive"),
+        ("President, Consumer Products Division", "head", "product"),
+        ("VP & General Manager, Software", "vp", "engineering"),
+    ],
+)
+def test_company_head_titles_with_a_scope_run_a_part_of_the_company(
+    classifier: TitleClassifier, title: str, seniority: str, function: str
+) -> None:
+    found = classify(classifier, title)
+    assert (found.seniority, found.function) == (seniority, function)
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority"),
+    [
+        ("CFO & EVP", "c_level"),
+        ("SVP and COO", "c_level"),
+        ("Director / Vice President, Sales", "vp"),
+        ("Manager, later Director", "director"),
+    ],
+)
+def test_the_highest_of_several_roles_wins(classifier: TitleClassifier, title: str, seniority: str) -> None:
+    assert classify(classifier, title).seniority == seniority
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority", "function"),
+    [
+        # A grade before a job noun: an individual contributor one step above senior.
+        ("Lead Data Engineer", "senior_ic", "engineering"),
+        ("Lead Front-end Developer", "senior_ic", "engineering"),
+        ("Lead Accountant", "senior_ic", "finance"),
+        # No job noun after it in its part: the person who leads that team.
+        ("Infrastructure Lead", "manager", "it"),
+        ("Lead, Payroll", "manager", "hr"),
+        ("Accountant / Lead", "manager", "finance"),
+        ("Lead Generation Specialist", "ic", "marketing"),  # a term of its own
+    ],
+)
+def test_lead_is_a_grade_before_a_job_noun_and_a_team_role_otherwise(
+    classifier: TitleClassifier, title: str, seniority: str, function: str
+) -> None:
+    found = classify(classifier, title)
+    assert (found.seniority, found.function) == (seniority, function)
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority", "function"),
+    [
+        ("Markting Direcotr", "director", "marketing"),
+        ("Senoir Manager, Finance", "manager", "finance"),
+        ("Vice Presidnet of Sales", "vp", "sales"),
+        ("Member of the Bord", "c_level", "executive"),
+        ("Bord Member", "c_level", "executive"),
+        ("Cheif Financial Oficer", "c_level", "finance"),
+        ("Softwre Engineer", "ic", "engineering"),
+        ("Account Managr", "manager", "sales"),
+    ],
+)
+def test_typos_in_known_words_are_tolerated(
+    classifier: TitleClassifier, title: str, seniority: str, function: str
+) -> None:
+    found = classify(classifier, title)
+    assert (found.seniority, found.function) == (seniority, function)
+
+
+@pytest.mark.parametrize(
+    ("title", "not_seniority"),
+    [
+        ("Head Chef", "c_level"),  # "chef" is too short to be read as "chief"
+        ("City Council Member", None),  # "council" is not "counsel"
+        ("Owned Media Manager", "owner"),
+        ("Trainer", "intern"),  # not "trainee"
+    ],
+)
+def test_short_or_real_words_are_not_read_as_typos(
+    classifier: TitleClassifier, title: str, not_seniority: str | None
+) -> None:
+    found = classifier.classify(title)
+    assert found is None or found.seniority != not_seniority
+    assert found is None or "legal" not in found.functions
+
+
+@pytest.mark.parametrize(
+    ("title", "function"),
+    [
+        ("Accounts Payable Specialist", "finance"),
+        ("Credit Risk Analyst", "finance"),
+        ("Head of Investor Relations", "finance"),
+        ("Investment Manager", "finance"),
+        ("Actuary", "finance"),
+        ("Litigation Counsel", "legal"),
+        ("Patent Attorney", "legal"),
+        ("Company Secretary", "legal"),
+        ("Contracts Manager", "legal"),
+        ("Talent Acquisition Partner", "hr"),
+        ("Personnel Officer", "hr"),
+        ("Workforce Planning Lead", "hr"),
+        ("Employee Relations Manager", "hr"),
+        ("Office Manager", "operations"),
+        ("Head of Logistics", "operations"),
+        ("Fleet Coordinator", "operations"),
+        ("Health and Safety Manager", "operations"),
+        ("Director of Strategy", "executive"),
+    ],
+)
+def test_finance_legal_hr_and_operations_titles_get_their_function(
+    classifier: TitleClassifier, title: str, function: str
+) -> None:
+    assert classify(classifier, title).function == function
+
+
+BROKEN_REFINEMENTS: list[tuple[str, int, str]] = [
+    ("company_heads:\n  director: [managing director]\n", 2, "must first be listed"),
+    ("seniority:\n  senior_ic: [lead]\nteam_roles:\n  boss: [lead]\n", 4, "unknown seniority 'boss'"),
+    ("functions:\n  sales: [sales]\nteam_roles:\n  manager: [sales]\n", 4, "with its usual level"),
+    ("scopes: emea\n", 1, "must be a list of terms"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "reason"), BROKEN_REFINEMENTS)
+def test_a_broken_refinement_names_file_line_and_fix(text: str, line: int, reason: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        build(text)
+    assert caught.value.line == line, str(caught.value)
+    assert reason in str(caught.value)
+
+
+def test_a_vp_beside_a_company_head_title_makes_it_a_part_of_the_company(
+    classifier: TitleClassifier,
+) -> None:
+    assert classify(classifier, "SVP & General Manager").seniority == "vp"
+    assert classify(classifier, "Managing Director & Senior Vice President").seniority == "vp"
+
+
+def test_a_word_with_letters_added_at_the_end_is_another_word_not_a_typo(
+    classifier: TitleClassifier,
+) -> None:
+    assert classify(classifier, "Directory Services Manager").seniority == "manager"
+    assert "supervisor" not in classify(classifier, "Supervisory Board").matched

@@ -223,3 +223,27 @@ def test_every_assigned_alpha_2_code_is_a_country_code() -> None:
 
     assert all(is_country_code(country.alpha_2) for country in pycountry.countries)
     assert not is_country_code("XX") and not is_country_code("st")
+
+
+@pytest.mark.parametrize(
+    ("country", "code"),
+    [
+        ("XK", "XK"),  # Kosovo: user-assigned, numbered by libphonenumber
+        ("Kosovo", "XK"),
+        ("AC", "AC"),  # Ascension Island
+        ("EL", "GR"),  # the EU's code for Greece
+        ("ZR", "CD"),  # Zaire's withdrawn code
+        ("BU", "MM"),
+        ("UK", "GB"),
+    ],
+)
+def test_codes_outside_iso_that_numbering_plans_and_lists_use(country: str, code: str) -> None:
+    result = norm(country=country)
+    assert result["country_code"] == code
+    assert "country_unknown" not in result["flags"]
+
+
+def test_a_kosovo_lead_has_its_national_number_read() -> None:
+    result = norm(country="XK", phone="028 012 345")
+    assert "country_unknown" not in result["flags"]
+    assert result["phone_e164"] == "+38328012345"
