@@ -468,16 +468,7 @@ class RedisCrmMirror:
 
     def forget_prefix(self) -> int:
         """Delete every key of this mirror (``{prefix}:{crm}:*``); other state under the prefix stays."""
-        removed = 0
-        batch: list[bytes | str] = []
-        for key in self.keys():
-            batch.append(key)
-            if len(batch) >= 1000:
-                removed += self._client.unlink(*batch)
-                batch.clear()
-        if batch:
-            removed += self._client.unlink(*batch)
-        return removed
+        return self._unlink(self.keys())
 
     def forget_records(self) -> int:
         """Delete the mirror's records and indexes but not its state markers (``gen…``).
@@ -486,11 +477,16 @@ class RedisCrmMirror:
         posting outlives it; the marker holding the rebuild's claim stays.
         """
         markers = f"{self._base}gen".encode()
+        return self._unlink(
+            key
+            for key in self.keys()
+            if not (key.encode() if isinstance(key, str) else key).startswith(markers)
+        )
+
+    def _unlink(self, keys: Iterable[bytes | str]) -> int:
         removed = 0
         batch: list[bytes | str] = []
-        for key in self.keys():
-            if (key.encode() if isinstance(key, str) else key).startswith(markers):
-                continue
+        for key in keys:
             batch.append(key)
             if len(batch) >= 1000:
                 removed += self._client.unlink(*batch)

@@ -235,7 +235,8 @@ def test_explain_refuses_deeply_nested_json_with_exit_2() -> None:
     assert "levels deep" in out
 
 
-def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path: Path) -> None:
+def _import_listing_a_person_twice(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """Three leads, the third the first person again, routed: (leads file, events file, env)."""
     leads = tmp_path / "import.jsonl"
     people = [
         {"lead_id": "imp-1", **EMEA_ENTERPRISE},
@@ -249,6 +250,11 @@ def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path:
         main, ["route", "--input", str(leads), "--output", str(out), "--state", "memory"], env=env
     )
     assert routed.exit_code == 0, routed.output
+    return leads, out, env
+
+
+def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path: Path) -> None:
+    leads, out, env = _import_listing_a_person_twice(tmp_path)
     events = {e["lead_id"]: e for e in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert not events["imp-1"]["is_duplicate"] and not events["imp-2"]["is_duplicate"]
     assert events["imp-3"]["is_duplicate"] and events["imp-3"]["duplicate_of"]["lead_id"] == "imp-1"
@@ -263,19 +269,7 @@ def test_route_marks_a_person_listed_twice_as_a_duplicate_of_the_first(tmp_path:
 
 
 def test_simulate_replays_find_duplicates_among_past_events(tmp_path: Path) -> None:
-    leads = tmp_path / "import.jsonl"
-    people = [
-        {"lead_id": "imp-1", **EMEA_ENTERPRISE},
-        {"lead_id": "imp-2", "email": "someone@else-example.de", "country": "DE", "source": "web"},
-        {"lead_id": "imp-3", **EMEA_ENTERPRISE, "email": "CTO@Bigcorp-Example.co.uk"},
-    ]
-    leads.write_text("".join(json.dumps(p) + "\n" for p in people), encoding="utf-8")
-    past = tmp_path / "assigned.jsonl"
-    env = {**ENV, "LEADROUTE_RULES_FILE": str(EXAMPLE_RULES), "LEADROUTE_OWNERS_FILE": str(DEMO_OWNERS)}
-    routed = CliRunner().invoke(
-        main, ["route", "--input", str(leads), "--output", str(past), "--state", "memory"], env=env
-    )
-    assert routed.exit_code == 0, routed.output
+    _, past, _ = _import_listing_a_person_twice(tmp_path)
     draft = tmp_path / "draft.yaml"
     draft.write_text(
         "version: 1\ndefaults: {channel: sales}\nduplicates: {follow_first_owner: false}\nroutes:\n"
